@@ -1,0 +1,63 @@
+//! onnxqc's passes, the pass registry and the pass manager.
+//!
+//! Start at [`registry`] (what a pass declares: name, summary, options, requirements) and [`manager`]
+//! (pipeline strings `a,b{opt=v},c`, running them with verification, IR printing and timing). Each pass is
+//! one module here with one CLI name and one folder under `lit-tests/`: [`dce`], [`cse`]. Passes never
+//! depend on the runtime: a pass that must execute the model (calibration) will receive a runner through
+//! [`PassContext`].
+
+pub mod cse;
+pub mod dce;
+pub mod manager;
+pub mod options;
+pub mod registry;
+
+use onnxqc_ir::{Diagnostic, Module, OpRegistry};
+
+pub use manager::{parse_pipeline, Pipeline, PipelineEntry, PipelineError, RunConfig, RunReport};
+pub use options::{OptKind, OptValue, OptionSpec, PassOptions};
+pub use registry::{PassInfo, PassRegistry};
+
+/// What passes may use besides the module.
+pub struct PassContext<'a> {
+    /// Op facts (counts, effects) from the dialects.
+    pub ops: &'a OpRegistry,
+}
+
+/// What a pass run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassOutcome {
+    pub changed: bool,
+    /// Named counters (e.g. `ops-removed`), shown with `--time-passes`.
+    pub stats: Vec<(&'static str, u64)>,
+}
+
+/// A pass that could not do its job (bad input it cannot handle, a missing requirement).
+#[derive(Debug)]
+pub struct PassError {
+    pub pass: &'static str,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl PassError {
+    pub fn new(pass: &'static str, message: impl Into<String>) -> PassError {
+        PassError {
+            pass,
+            diagnostics: vec![Diagnostic::error(message)],
+        }
+    }
+}
+
+/// A transformation of a module. Created from its options by the registry, run once per module.
+pub trait Pass {
+    fn name(&self) -> &'static str;
+    fn run(&mut self, module: &mut Module, cx: &PassContext) -> Result<PassOutcome, PassError>;
+}
+
+/// The op registry of every dialect this build knows.
+pub fn default_op_registry() -> OpRegistry {
+    let mut reg = OpRegistry::new();
+    onnxqc_onnx::register(&mut reg);
+    onnxqc_quant::register(&mut reg);
+    reg
+}

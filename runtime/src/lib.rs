@@ -1,0 +1,1 @@
+//! The onnxqc runtime (filled by the runtime issue).
