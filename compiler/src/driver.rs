@@ -7,7 +7,7 @@
 //! run never leaves a half-written file.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -143,7 +143,9 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
 }
 
 fn report(e: &UserError) {
-    let mut stderr = StandardStream::stderr(ColorChoice::Auto);
+    // termcolor's Auto looks only at TERM/NO_COLOR; pipes and files (lit, CI logs) get no colors.
+    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let mut stderr = StandardStream::stderr(choice);
     for d in &e.diagnostics {
         if e.source.is_some() && d.span.is_some() {
             d.emit_to(&mut stderr, e.source.as_ref());

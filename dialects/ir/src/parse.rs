@@ -1570,7 +1570,11 @@ fn encode_elem(l: &Lit, elem: ScalarType, raw: &mut Vec<u8>, small: &mut Vec<u8>
         I8 | U8 => raw.push(int(l)? as u8),
         I16 | U16 => raw.extend_from_slice(&(int(l)? as u16).to_le_bytes()),
         I32 | U32 => raw.extend_from_slice(&(int(l)? as u32).to_le_bytes()),
-        I64 => raw.extend_from_slice(&(int(l)? as i64).to_le_bytes()),
+        I64 => {
+            let v = int(l)?;
+            let v = i64::try_from(v).map_err(|_| bad(format!("{v} does not fit in i64")))?;
+            raw.extend_from_slice(&v.to_le_bytes());
+        }
         U64 => {
             let v = int(l)?;
             if !(0..=u64::MAX as i128).contains(&v) {

@@ -52,12 +52,12 @@ pub struct QuantType {
 /// Full value range of an integer storage type.
 pub fn storage_type_range(storage: ScalarType) -> Option<(i64, i64)> {
     let bits = storage.bit_width()? as i64;
+    if bits >= 64 {
+        return None;
+    }
     if storage.is_signed_int() {
         Some((-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1))
     } else if storage.is_unsigned_int() {
-        if bits == 64 {
-            return None;
-        }
         Some((0, (1i64 << bits) - 1))
     } else {
         None
