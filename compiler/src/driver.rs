@@ -144,7 +144,11 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
 
 fn report(e: &UserError) {
     // termcolor's Auto looks only at TERM/NO_COLOR; pipes and files (lit, CI logs) get no colors.
-    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let choice = if std::io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    };
     let mut stderr = StandardStream::stderr(choice);
     for d in &e.diagnostics {
         if e.source.is_some() && d.span.is_some() {

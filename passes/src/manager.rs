@@ -243,7 +243,7 @@ impl RunReport {
         out.push_str(
             "===-------------------------------------------------------------------------===\n",
         );
-        out.push_str(&format!("  Total: {:.4} s\n\n", total.as_secs_f64()));
+        out.push_str(&format!("  Total: {:.6} s\n\n", total.as_secs_f64()));
         out.push_str("   Wall Time (s)    (%)   RSS delta (MiB)   Name            Statistics\n");
         let pct = |d: Duration| {
             if total.is_zero() {
@@ -261,7 +261,7 @@ impl RunReport {
                 .collect::<Vec<_>>()
                 .join(" ");
             out.push_str(&format!(
-                "   {:>12.4}  {:>6.1}%   {:>15.1}   {:<15} {}\n",
+                "   {:>12.6}  {:>6.1}%   {:>15.1}   {:<15} {}\n",
                 p.wall.as_secs_f64(),
                 pct(p.wall),
                 p.rss_delta as f64 / (1024.0 * 1024.0),
@@ -271,7 +271,7 @@ impl RunReport {
         }
         if !self.verify.is_zero() {
             out.push_str(&format!(
-                "   {:>12.4}  {:>6.1}%   {:>15}   {:<15}\n",
+                "   {:>12.6}  {:>6.1}%   {:>15}   {:<15}\n",
                 self.verify.as_secs_f64(),
                 pct(self.verify),
                 "",
@@ -279,7 +279,7 @@ impl RunReport {
             ));
         }
         out.push_str(&format!(
-            "   {:>12.4}  {:>6.1}%   {:>15}   Total\n",
+            "   {:>12.6}  {:>6.1}%   {:>15}   Total\n",
             total.as_secs_f64(),
             100.0,
             ""

@@ -24,7 +24,10 @@ fn lit_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The chunk without comment lines and surrounding blank lines.
 fn canonical_input(chunk: &str) -> String {
-    let lines: Vec<&str> = chunk.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+    let lines: Vec<&str> = chunk
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
     let text = lines.join("\n");
     format!("{}\n", text.trim_matches('\n'))
 }
@@ -35,7 +38,11 @@ fn every_lit_input_round_trips_byte_for_byte() {
     let mut files = Vec::new();
     lit_files(&root, &mut files);
     files.sort();
-    assert!(files.len() >= 5, "expected lit inputs under {}", root.display());
+    assert!(
+        files.len() >= 5,
+        "expected lit inputs under {}",
+        root.display()
+    );
     let ops = onnxqc_passes::default_op_registry();
     let mut checked = 0;
     for file in &files {
@@ -46,12 +53,24 @@ fn every_lit_input_round_trips_byte_for_byte() {
                 continue;
             }
             let module = parse_module(chunk, base).unwrap_or_else(|d| {
-                panic!("{}: does not parse:\n{}", file.display(), d.render(Some(&onnxqc_ir::SourceFile::new(file.display().to_string(), text.clone()))))
+                panic!(
+                    "{}: does not parse:\n{}",
+                    file.display(),
+                    d.render(Some(&onnxqc_ir::SourceFile::new(
+                        file.display().to_string(),
+                        text.clone()
+                    )))
+                )
             });
-            verify_module(&module, &ops).unwrap_or_else(|d| panic!("{}: does not verify: {d:?}", file.display()));
+            verify_module(&module, &ops)
+                .unwrap_or_else(|d| panic!("{}: does not verify: {d:?}", file.display()));
             let printed = print_module(&module, &PrintOptions::default());
             if printed != expected {
-                let line = printed.lines().zip(expected.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                let line = printed
+                    .lines()
+                    .zip(expected.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
                 panic!(
                     "{} (chunk at byte {base}) is not in canonical form; first difference at line {}:\n  input:   {}\n  printed: {}",
                     file.display(),

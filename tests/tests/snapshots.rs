@@ -1,0 +1,60 @@
+//! insta snapshots of the text IR after each cleanup pass on small inputs (one snapshot per input and
+//! pipeline). Review changes with `cargo insta review`; CI fails on an unreviewed snapshot.
+
+use std::path::Path;
+
+use onnxqc_ir::parse::parse_module;
+use onnxqc_ir::print::{print_module, PrintOptions};
+use onnxqc_passes::manager::run_pipeline;
+use onnxqc_passes::{parse_pipeline, PassContext, PassRegistry, RunConfig};
+
+fn run(input: &str, pipeline: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/inputs")
+        .join(input);
+    let text = std::fs::read_to_string(&path).expect("input exists");
+    let mut module = parse_module(&text, 0).expect("input parses");
+    let ops = onnxqc_passes::default_op_registry();
+    let passes = PassRegistry::builtin();
+    let pipeline = parse_pipeline(pipeline, &passes).expect("pipeline parses");
+    let mut dump = |_: &str, _: &onnxqc_ir::Module| {};
+    let mut config = RunConfig {
+        verify_each: true,
+        print_after: vec![],
+        print_after_all: false,
+        dump: &mut dump,
+    };
+    run_pipeline(
+        &pipeline,
+        &mut module,
+        &PassContext { ops: &ops },
+        &mut config,
+    )
+    .expect("pipeline runs");
+    print_module(&module, &PrintOptions::default())
+}
+
+#[test]
+fn dce_cnn_block() {
+    insta::assert_snapshot!(run("cnn_block.mlir", "dce"));
+}
+
+#[test]
+fn cse_cnn_block() {
+    insta::assert_snapshot!(run("cnn_block.mlir", "cse"));
+}
+
+#[test]
+fn cse_dce_cnn_block() {
+    insta::assert_snapshot!(run("cnn_block.mlir", "cse,dce"));
+}
+
+#[test]
+fn dce_subgraphs() {
+    insta::assert_snapshot!(run("subgraphs.mlir", "dce"));
+}
+
+#[test]
+fn cse_dce_subgraphs() {
+    insta::assert_snapshot!(run("subgraphs.mlir", "cse,dce"));
+}
