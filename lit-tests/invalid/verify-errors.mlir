@@ -63,3 +63,35 @@ func.func @yield_position(%c: tensor<i1>, %x: tensor<2xf32>) -> tensor<2xf32> {
   }) {else_branch = #onnx.graph<1>, then_branch = #onnx.graph<0>} : (tensor<i1>) -> tensor<2xf32>
   func.return %0 : tensor<2xf32>
 }
+
+// -----
+
+// CHECK: error: 'onnx.Constant' op: result type tensor<3xf32> does not match its value of type tensor<2xf32>
+func.func @constant_type() {
+  %0 = "onnx.Constant"() {value = dense<[1.0, 2.0]> : tensor<2xf32>} : () -> tensor<3xf32>
+  func.return
+}
+
+// -----
+
+// CHECK: error: 'onnx.Add' op "add": operand #1 has type tensor<2xi64> but operand #0 has element type f32
+func.func @elementwise_types(%a: tensor<2xf32>, %b: tensor<2xi64>) {
+  %0 = "onnx.Add"(%a, %b) : (tensor<2xf32>, tensor<2xi64>) -> tensor<2xf32> loc("add")
+  func.return
+}
+
+// -----
+
+// CHECK: error: 'qc.quantize' op: expects a float operand and a quantized result of that float type, got element type f32 -> element type !quant.uniform<u8:f16, 0.5>
+func.func @quantize_types(%a: tensor<2xf32>) {
+  %0 = "qc.quantize"(%a) : (tensor<2xf32>) -> tensor<2x!quant.uniform<u8:f16, 0.5>>
+  func.return
+}
+
+// -----
+
+// CHECK: error: 'qc.dequantize' op: expects a quantized operand and a float result of its expressed type, got element type f32 -> element type f32
+func.func @dequantize_types(%a: tensor<2xf32>) {
+  %0 = "qc.dequantize"(%a) : (tensor<2xf32>) -> tensor<2xf32>
+  func.return
+}

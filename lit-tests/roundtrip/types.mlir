@@ -28,3 +28,15 @@ func.func @types_elements(%a: tensor<*xbf16>, %b: tensor<2xf8E4M3FN>, %c: tensor
 func.func @types_quant(%a: tensor<1x8x!quant.uniform<u8:f32, 0.0125:128>>, %b: tensor<2x3x!quant.uniform<i8<-127:127>:f32:0, {0.5,0.25}>>, %c: tensor<2x64x!quant.uniform<i4:f16:{1:32}, {{0.5:1, 0.25}, {1.0e-5, 2.0:-8}}>>) {
   func.return
 }
+
+// -----
+
+// Quantize / dequantize ops with their parameters in the types.
+// CHECK-LABEL: func.func @types_qdq
+// CHECK: %q = "qc.quantize"(%x) : (tensor<2xf32>) -> tensor<2x!quant.uniform<i8:f32, 0.1:-3>>
+// CHECK: %d = "qc.dequantize"(%q) : (tensor<2x!quant.uniform<i8:f32, 0.1:-3>>) -> tensor<2xf32>
+func.func @types_qdq(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %q = "qc.quantize"(%x) : (tensor<2xf32>) -> tensor<2x!quant.uniform<i8:f32, 0.1:-3>>
+  %d = "qc.dequantize"(%q) : (tensor<2x!quant.uniform<i8:f32, 0.1:-3>>) -> tensor<2xf32>
+  func.return %d : tensor<2xf32>
+}

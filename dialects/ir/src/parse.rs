@@ -83,7 +83,12 @@ struct Parser<'a> {
     // Per-function name scope.
     names: FxHashMap<String, Vec<ValueId>>,
     scopes: Vec<Vec<String>>,
+    /// Nesting depth of the recursive constructs, bounded so that hostile input cannot overflow the stack.
+    depth: u32,
 }
+
+/// How deep lists, types, attributes and regions may nest.
+const MAX_DEPTH: u32 = 64;
 
 /// A dense literal before its type is known.
 enum Lit {
@@ -120,7 +125,19 @@ impl<'a> Parser<'a> {
             resources: FxHashMap::default(),
             names: FxHashMap::default(),
             scopes: vec![],
+            depth: 0,
         })
+    }
+
+    /// Runs `f` one nesting level deeper; fails past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return self.err(format!("nesting deeper than {MAX_DEPTH} levels"));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     fn advance(&mut self) -> PResult<()> {
@@ -431,7 +448,7 @@ impl<'a> Parser<'a> {
                 self.expect_punct("{")?;
                 let r = body.add_region(op);
                 self.scopes.push(vec![]);
-                let res = self.parse_region_body(body, r, false);
+                let res = self.nested(|p| p.parse_region_body(body, r, false));
                 for name in self.scopes.pop().unwrap_or_default() {
                     self.names.remove(&name);
                 }
@@ -622,6 +639,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_type(&mut self) -> PResult<Type> {
+        self.nested(Self::parse_type_inner)
+    }
+
+    fn parse_type_inner(&mut self) -> PResult<Type> {
         match self.tok.clone() {
             Tok::Ident("tensor") => Ok(Type::Tensor(self.parse_tensor_type()?)),
             Tok::Ident("none") => {
@@ -982,6 +1003,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_attr_value(&mut self) -> PResult<Attribute> {
+        self.nested(Self::parse_attr_value_inner)
+    }
+
+    fn parse_attr_value_inner(&mut self) -> PResult<Attribute> {
         match self.tok.clone() {
             Tok::Int(v) => {
                 let span = self.span;
@@ -1248,6 +1273,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_lit(&mut self) -> PResult<Lit> {
+        self.nested(Self::parse_lit_inner)
+    }
+
+    fn parse_lit_inner(&mut self) -> PResult<Lit> {
         let span = self.span;
         let lit = match self.tok.clone() {
             Tok::Int(v) => Lit::Int(v, span),

@@ -98,6 +98,13 @@ pub fn print_type(ty: &Type) -> String {
     s
 }
 
+/// Prints one element type (`f32`, `!quant.uniform<...>`).
+pub fn print_elem_type(e: &ElemType) -> String {
+    let mut s = String::new();
+    write_elem_type(&mut s, e);
+    s
+}
+
 /// Prints one attribute value, as in the text form (large tensors print elided).
 pub fn print_attr(attr: &Attribute) -> String {
     let opts = PrintOptions {

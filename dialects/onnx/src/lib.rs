@@ -10,6 +10,7 @@
 use onnxqc_ir::{Arity, OpDef, OpRegistry};
 
 pub mod schemas;
+pub mod verify;
 
 /// The prefix of op kinds from ONNX's default domain (`""` or `"ai.onnx"`).
 pub const DEFAULT_DOMAIN_PREFIX: &str = "onnx";
@@ -32,6 +33,11 @@ pub fn register(reg: &mut OpRegistry) {
         ..OpDef::pure(YIELD, Arity::at_least(0), Arity::exactly(0))
     });
     reg.insert(OpDef::pure(NO_VALUE, Arity::exactly(0), Arity::exactly(1)));
+    reg.add_verifier("onnx.Constant", verify::verify_constant);
+    reg.add_verifier("onnx.If", verify::verify_if);
+    for &kind in verify::SAME_TYPE_ELEMENTWISE {
+        reg.add_verifier(kind, verify::verify_same_elem);
+    }
 }
 
 /// The op kind of ONNX op `op_type` in `domain`: `("", "Conv")` and `("ai.onnx", "Conv")` give
@@ -55,10 +61,10 @@ pub fn domain_of(kind: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn registry() -> OpRegistry {
+    pub(crate) fn registry() -> OpRegistry {
         let mut reg = OpRegistry::new();
         register(&mut reg);
         reg

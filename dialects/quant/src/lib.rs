@@ -3,7 +3,7 @@
 //! an [`OpRegistry`] by [`register`]. The quantization parameter math (scales and zero points from
 //! observed ranges) shared by the passes and the runtime comes with the calibration work.
 
-use onnxqc_ir::{Arity, OpDef, OpRegistry};
+use onnxqc_ir::{Arity, Body, ElemType, OpDef, OpId, OpRegistry};
 
 /// `qc.observe`: passes its operand through unchanged while recording statistics about it (min/max,
 /// histogram) for calibration. It has side effects, so it is never removed by DCE nor merged by CSE even
@@ -31,6 +31,74 @@ pub fn register(reg: &mut OpRegistry) {
     reg.insert(OpDef::pure(QUANTIZE, one, one));
     reg.insert(OpDef::pure(DEQUANTIZE, one, one));
     reg.insert(OpDef::pure(REQUANTIZE, one, one));
+    reg.add_verifier(QUANTIZE, verify_quantize);
+    reg.add_verifier(DEQUANTIZE, verify_dequantize);
+    reg.add_verifier(REQUANTIZE, verify_requantize);
+}
+
+/// The element type of value `v` split into (float type, quantized type) when it is a tensor.
+fn elem_of(body: &Body, v: onnxqc_ir::ValueId) -> Option<&ElemType> {
+    body.value_type(v).elem()
+}
+
+fn describe(e: Option<&ElemType>) -> String {
+    e.map_or_else(
+        || "an unknown type".to_string(),
+        |e| format!("element type {}", onnxqc_ir::print::print_elem_type(e)),
+    )
+}
+
+/// `qc.quantize`: a float operand and a quantized result expressing that float type.
+fn verify_quantize(body: &Body, op: OpId) -> Result<(), String> {
+    let d = body.op(op);
+    let (src, dst) = (
+        elem_of(body, d.operands()[0]),
+        elem_of(body, d.results()[0]),
+    );
+    match (src, dst) {
+        (Some(ElemType::Scalar(f)), Some(ElemType::Quant(q))) if *f == q.expressed => Ok(()),
+        _ => Err(format!(
+            "expects a float operand and a quantized result of that float type, got {} -> {}",
+            describe(src),
+            describe(dst)
+        )),
+    }
+}
+
+/// `qc.dequantize`: a quantized operand and a float result of its expressed type.
+fn verify_dequantize(body: &Body, op: OpId) -> Result<(), String> {
+    let d = body.op(op);
+    let (src, dst) = (
+        elem_of(body, d.operands()[0]),
+        elem_of(body, d.results()[0]),
+    );
+    match (src, dst) {
+        (Some(ElemType::Quant(q)), Some(ElemType::Scalar(f))) if *f == q.expressed => Ok(()),
+        _ => Err(format!(
+            "expects a quantized operand and a float result of its expressed type, got {} -> {}",
+            describe(src),
+            describe(dst)
+        )),
+    }
+}
+
+/// `qc.requantize`: quantized to quantized, same expressed type.
+fn verify_requantize(body: &Body, op: OpId) -> Result<(), String> {
+    let d = body.op(op);
+    let (src, dst) = (
+        elem_of(body, d.operands()[0]),
+        elem_of(body, d.results()[0]),
+    );
+    match (src, dst) {
+        (Some(ElemType::Quant(a)), Some(ElemType::Quant(b))) if a.expressed == b.expressed => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "expects quantized operand and result of the same expressed type, got {} -> {}",
+            describe(src),
+            describe(dst)
+        )),
+    }
 }
 
 #[cfg(test)]
