@@ -245,10 +245,10 @@ impl<'a> Parser<'a> {
             return self.expected("'func.func'");
         }
         self.advance()?;
-        let _ = self.is_ident("private") && {
+        if self.is_ident("private") {
+            // MLIR symbol visibility: onnxqc functions have none, so it is read and dropped.
             self.advance()?;
-            true
-        };
+        }
         let name = match &self.tok {
             Tok::Symbol(s) => s.clone(),
             _ => return self.expected("a function name '@name'"),
@@ -691,14 +691,13 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_tensor_type(&mut self) -> PResult<TensorType> {
-        let start = self.span;
         self.advance()?;
         if !self.is_punct("<") {
             return self.expected("'<'");
         }
         // The dims are scanned straight from the bytes after '<'.
         self.lex.set_pos(self.span.end as usize - self.lex_base());
-        let (dims, dims_span) = self.lex.scan_dims().map_err(lex_err)?;
+        let (dims, _) = self.lex.scan_dims().map_err(lex_err)?;
         self.advance()?;
         let elem = self.parse_elem_type()?;
         let mut shape: Option<Vec<Dim>> = dims.map(|d| {
@@ -761,7 +760,6 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_punct(">")?;
-        let _ = (start, dims_span);
         Ok(TensorType { elem, shape })
     }
 
