@@ -189,6 +189,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Parses `item (',' item)*` up to `close` (which is left for the caller); nothing before `close`
+    /// gives an empty list.
+    fn comma_separated<T>(
+        &mut self,
+        close: &str,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
+        let mut out = Vec::new();
+        if !self.is_punct(close) {
+            loop {
+                out.push(item(self)?);
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn expect_eof(&mut self) -> PResult<()> {
         if self.tok == Tok::Eof {
             Ok(())
@@ -260,14 +279,7 @@ impl<'a> Parser<'a> {
         self.scopes = vec![vec![]];
         let entry = f.body.entry_block();
         self.expect_punct("(")?;
-        if !self.is_punct(")") {
-            loop {
-                self.parse_block_arg(&mut f.body, entry)?;
-                if !self.eat_punct(",")? {
-                    break;
-                }
-            }
-        }
+        self.comma_separated(")", |p| p.parse_block_arg(&mut f.body, entry))?;
         self.expect_punct(")")?;
         let mut declared_results = None;
         if self.eat_punct("->")? {
@@ -427,15 +439,7 @@ impl<'a> Parser<'a> {
         let kind_span = self.span;
         self.advance()?;
         self.expect_punct("(")?;
-        let mut operands = Vec::new();
-        if !self.is_punct(")") {
-            loop {
-                operands.push(self.parse_use()?);
-                if !self.eat_punct(",")? {
-                    break;
-                }
-            }
-        }
+        let operands = self.comma_separated(")", Self::parse_use)?;
         self.expect_punct(")")?;
         // Create the op now (results come after the signature), so regions can be attached to it.
         let operand_ids: Vec<ValueId> = operands.iter().map(|(v, _)| *v).collect();
@@ -465,20 +469,9 @@ impl<'a> Parser<'a> {
         }
         self.expect_punct(":")?;
         let sig_span = self.span;
-        let in_types = {
-            self.expect_punct("(")?;
-            let mut v = Vec::new();
-            if !self.is_punct(")") {
-                loop {
-                    v.push(self.parse_type()?);
-                    if !self.eat_punct(",")? {
-                        break;
-                    }
-                }
-            }
-            self.expect_punct(")")?;
-            v
-        };
+        self.expect_punct("(")?;
+        let in_types = self.comma_separated(")", Self::parse_type)?;
+        self.expect_punct(")")?;
         self.expect_punct("->")?;
         let out_types = self.parse_type_list_or_single()?;
         if in_types.len() != operands.len() {
@@ -622,15 +615,7 @@ impl<'a> Parser<'a> {
 
     fn parse_type_list_or_single(&mut self) -> PResult<Vec<Type>> {
         if self.eat_punct("(")? {
-            let mut v = Vec::new();
-            if !self.is_punct(")") {
-                loop {
-                    v.push(self.parse_type()?);
-                    if !self.eat_punct(",")? {
-                        break;
-                    }
-                }
-            }
+            let v = self.comma_separated(")", Self::parse_type)?;
             self.expect_punct(")")?;
             Ok(v)
         } else {

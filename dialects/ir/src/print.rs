@@ -464,20 +464,7 @@ impl Printer<'_> {
             }
             Attribute::Type(t) => write_type(&mut self.out, t),
             Attribute::Unit => self.out.push_str("unit"),
-            Attribute::Dict(d) => {
-                self.out.push('{');
-                for (i, (k, v)) in d.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    write_attr_name(&mut self.out, k);
-                    if !matches!(v, Attribute::Unit) {
-                        self.out.push_str(" = ");
-                        self.print_attr_value(v, hint);
-                    }
-                }
-                self.out.push('}');
-            }
+            Attribute::Dict(d) => self.print_attr_dict(d, hint),
         }
     }
 
