@@ -348,6 +348,28 @@ fn module_facts(module: &Module) -> Vec<String> {
     }
 }
 
+/// Records facts a pass established in the module, so that a later run (e.g. on the printed IR) knows them.
+fn record_facts(module: &mut Module, facts: &[&str]) {
+    if facts.is_empty() {
+        return;
+    }
+    let mut all = module_facts(module);
+    for f in facts {
+        if !all.iter().any(|x| x == f) {
+            all.push(f.to_string());
+        }
+    }
+    let value = onnxqc_ir::Attribute::Strings(all);
+    match module
+        .attrs
+        .iter_mut()
+        .find(|(k, _)| &**k == "onnxqc.facts")
+    {
+        Some(slot) => slot.1 = value,
+        None => module.attrs.push(("onnxqc.facts".into(), value)),
+    }
+}
+
 /// Checks every pass's requirements against the passes before it, before anything runs.
 pub fn check_requirements(pipeline: &Pipeline, module: &Module) -> Result<(), RunError> {
     let mut facts = module_facts(module);
@@ -388,6 +410,7 @@ pub fn run_pipeline(
             rss_delta,
             outcome,
         });
+        record_facts(module, e.info.provides);
         if config.verify_each {
             let t = Instant::now();
             let res = verify_module(module, cx.ops);
@@ -433,6 +456,48 @@ mod tests {
         let p = parse_pipeline("cse{include-unknown}", &reg).unwrap();
         assert!(p.entries[0].options.bool("include-unknown"));
         assert!(parse_pipeline("", &reg).unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn requirements_are_checked_before_anything_runs() {
+        use crate::registry::{PassInfo, Requirement};
+        static NEEDS: [Requirement; 1] = [Requirement {
+            fact: "ranges",
+            provided_by: &["calibrate"],
+        }];
+        let mut reg = PassRegistry::builtin();
+        reg.register(PassInfo {
+            name: "calibrate",
+            summary: "test provider",
+            options: &[],
+            requires: &[],
+            provides: &["ranges"],
+            create: crate::dce::info().create,
+        });
+        reg.register(PassInfo {
+            name: "lower",
+            summary: "test consumer",
+            options: &[],
+            requires: &NEEDS,
+            provides: &[],
+            create: crate::dce::info().create,
+        });
+        let mut module = Module::default();
+        let err =
+            check_requirements(&parse_pipeline("dce,lower", &reg).unwrap(), &module).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pass 'lower' needs ranges; run 'calibrate' before it"
+        );
+        assert!(
+            check_requirements(&parse_pipeline("calibrate,lower", &reg).unwrap(), &module).is_ok()
+        );
+        // A fact recorded in the module by an earlier run counts too.
+        module.attrs.push((
+            "onnxqc.facts".into(),
+            onnxqc_ir::Attribute::Strings(vec!["ranges".into()]),
+        ));
+        assert!(check_requirements(&parse_pipeline("lower", &reg).unwrap(), &module).is_ok());
     }
 
     #[test]

@@ -71,8 +71,8 @@ impl PassRegistry {
             out.push_str(&format!("  {:width$}  {}\n", p.name, p.summary));
             for o in p.options {
                 out.push_str(&format!(
-                    "  {:width$}    {}={}  ({}, default {}) {}\n",
-                    "", o.name, "<value>", o.kind, o.default, o.help
+                    "  {:width$}    {}=<value>  ({}, default {}) {}\n",
+                    "", o.name, o.kind, o.default, o.help
                 ));
             }
         }

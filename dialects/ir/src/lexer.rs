@@ -334,10 +334,9 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Scans a tensor dimension list `1x?x3x` at the current position; returns the dims (`None` for `?`)
-    /// and whether it was unranked (`*x`). Stops before the element type.
-    #[allow(clippy::type_complexity)]
-    pub fn scan_dims(&mut self) -> Result<(Option<Vec<Option<u64>>>, Span), LexError> {
+    /// Scans a tensor dimension list `1x?x3x` at the current position: the dims (`None` for `?`), or
+    /// `None` for an unranked `*x`. Stops before the element type.
+    pub fn scan_dims(&mut self) -> Result<Option<Vec<Option<u64>>>, LexError> {
         self.skip_trivia();
         let start = self.pos;
         let b = self.bytes();
@@ -346,7 +345,7 @@ impl<'a> Lexer<'a> {
                 return Err(self.err(start, "expected 'x' after '*' in an unranked tensor type"));
             }
             self.pos += 2;
-            return Ok((None, self.span(start, self.pos)));
+            return Ok(None);
         }
         let mut dims = Vec::new();
         loop {
@@ -373,7 +372,7 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
             dims.push(dim);
         }
-        Ok((Some(dims), self.span(start, self.pos)))
+        Ok(Some(dims))
     }
 }
 
@@ -408,7 +407,7 @@ mod tests {
     #[test]
     fn scans_dims() {
         let mut lx = Lexer::new("1x?x3xf32", 0);
-        let (dims, _) = lx.scan_dims().unwrap();
+        let dims = lx.scan_dims().unwrap();
         assert_eq!(dims, Some(vec![Some(1), None, Some(3)]));
         assert_eq!(lx.next_token().unwrap().0, Tok::Ident("f32"));
     }

@@ -680,9 +680,8 @@ impl<'a> Parser<'a> {
         if !self.is_punct("<") {
             return self.expected("'<'");
         }
-        // The dims are scanned straight from the bytes after '<'.
-        self.lex.set_pos(self.span.end as usize - self.lex_base());
-        let (dims, _) = self.lex.scan_dims().map_err(lex_err)?;
+        // The dims are scanned straight from the bytes after '<' (where the lexer stands now).
+        let dims = self.lex.scan_dims().map_err(lex_err)?;
         self.advance()?;
         let elem = self.parse_elem_type()?;
         let mut shape: Option<Vec<Dim>> = dims.map(|d| {
@@ -746,11 +745,6 @@ impl<'a> Parser<'a> {
         }
         self.expect_punct(">")?;
         Ok(TensorType { elem, shape })
-    }
-
-    fn lex_base(&self) -> usize {
-        // Spans are absolute; the lexer works in chunk positions.
-        self.lex.span(0, 0).start as usize
     }
 
     fn parse_elem_type(&mut self) -> PResult<ElemType> {

@@ -36,11 +36,6 @@ pub fn register(reg: &mut OpRegistry) {
     reg.add_verifier(REQUANTIZE, verify_requantize);
 }
 
-/// The element type of value `v` split into (float type, quantized type) when it is a tensor.
-fn elem_of(body: &Body, v: onnxqc_ir::ValueId) -> Option<&ElemType> {
-    body.value_type(v).elem()
-}
-
 fn describe(e: Option<&ElemType>) -> String {
     e.map_or_else(
         || "an unknown type".to_string(),
@@ -48,57 +43,55 @@ fn describe(e: Option<&ElemType>) -> String {
     )
 }
 
-/// `qc.quantize`: a float operand and a quantized result expressing that float type.
-fn verify_quantize(body: &Body, op: OpId) -> Result<(), String> {
+/// The check shared by the conversion ops: `legal(operand element type, result element type)`, and the
+/// expectation to state when it fails.
+fn verify_conversion(
+    body: &Body,
+    op: OpId,
+    legal: fn(&ElemType, &ElemType) -> bool,
+    expects: &str,
+) -> Result<(), String> {
     let d = body.op(op);
-    let (src, dst) = (
-        elem_of(body, d.operands()[0]),
-        elem_of(body, d.results()[0]),
-    );
+    let src = body.value_type(d.operands()[0]).elem();
+    let dst = body.value_type(d.results()[0]).elem();
     match (src, dst) {
-        (Some(ElemType::Scalar(f)), Some(ElemType::Quant(q))) if *f == q.expressed => Ok(()),
+        (Some(a), Some(b)) if legal(a, b) => Ok(()),
         _ => Err(format!(
-            "expects a float operand and a quantized result of that float type, got {} -> {}",
+            "expects {expects}, got {} -> {}",
             describe(src),
             describe(dst)
         )),
     }
+}
+
+/// `qc.quantize`: a float operand and a quantized result expressing that float type.
+fn verify_quantize(body: &Body, op: OpId) -> Result<(), String> {
+    verify_conversion(
+        body,
+        op,
+        |a, b| matches!((a, b), (ElemType::Scalar(f), ElemType::Quant(q)) if *f == q.expressed),
+        "a float operand and a quantized result of that float type",
+    )
 }
 
 /// `qc.dequantize`: a quantized operand and a float result of its expressed type.
 fn verify_dequantize(body: &Body, op: OpId) -> Result<(), String> {
-    let d = body.op(op);
-    let (src, dst) = (
-        elem_of(body, d.operands()[0]),
-        elem_of(body, d.results()[0]),
-    );
-    match (src, dst) {
-        (Some(ElemType::Quant(q)), Some(ElemType::Scalar(f))) if *f == q.expressed => Ok(()),
-        _ => Err(format!(
-            "expects a quantized operand and a float result of its expressed type, got {} -> {}",
-            describe(src),
-            describe(dst)
-        )),
-    }
+    verify_conversion(
+        body,
+        op,
+        |a, b| matches!((a, b), (ElemType::Quant(q), ElemType::Scalar(f)) if *f == q.expressed),
+        "a quantized operand and a float result of its expressed type",
+    )
 }
 
 /// `qc.requantize`: quantized to quantized, same expressed type.
 fn verify_requantize(body: &Body, op: OpId) -> Result<(), String> {
-    let d = body.op(op);
-    let (src, dst) = (
-        elem_of(body, d.operands()[0]),
-        elem_of(body, d.results()[0]),
-    );
-    match (src, dst) {
-        (Some(ElemType::Quant(a)), Some(ElemType::Quant(b))) if a.expressed == b.expressed => {
-            Ok(())
-        }
-        _ => Err(format!(
-            "expects quantized operand and result of the same expressed type, got {} -> {}",
-            describe(src),
-            describe(dst)
-        )),
-    }
+    verify_conversion(
+        body,
+        op,
+        |a, b| matches!((a, b), (ElemType::Quant(x), ElemType::Quant(y)) if x.expressed == y.expressed),
+        "quantized operand and result of the same expressed type",
+    )
 }
 
 #[cfg(test)]
