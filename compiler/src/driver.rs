@@ -13,18 +13,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use onnxqc_ir::parse::{parse_module, split_input};
-use onnxqc_ir::print::{print_module, PrintOptions};
+use onnxqc_ir::parse::{parse_module_with, split_input, ResourceResolver};
+use onnxqc_ir::print::{elided_resources, print_module, PrintOptions};
 use onnxqc_ir::verify::verify_module;
-use onnxqc_ir::{Diagnostic, Module, OpRegistry, SourceFile};
+use onnxqc_ir::{Diagnostic, Module, OpRegistry, SourceFile, TensorData};
+use onnxqc_onnx::{export_file, import_file, ExportOptions, ExternalData};
 use onnxqc_passes::manager::{run_pipeline, RunError};
 use onnxqc_passes::{parse_pipeline, PassContext, PassRegistry, RunConfig};
+use rustc_hash::FxHashMap;
 
 pub const EXIT_USER: u8 = 1;
 pub const EXIT_INTERNAL: u8 = 2;
 
 const EXAMPLES: &str = "\
 Examples:
+  onnxqc model.onnx -passes=cse,dce -o out.onnx     import, run two passes, export
+  onnxqc model.onnx --emit=ir --elide-resources     the text IR without the weights' bytes
+  onnxqc m.mlir --weights model.onnx -o out.onnx    re-read such text with the model's weights
   onnxqc model.mlir -passes=cse,dce                 run two passes, print the IR
   onnxqc model.mlir -passes='cse{include-unknown=true}' -o out.mlir
   onnxqc cases.mlir --split-input-file -passes=dce  one run per '// -----' chunk (lit tests)
@@ -47,7 +52,7 @@ pub enum Emit {
     after_help = EXAMPLES
 )]
 pub struct Cli {
-    /// Input: a text IR file (.mlir), or '-' for standard input.
+    /// Input: an ONNX model (.onnx), a text IR file (.mlir), or '-' for standard input (text IR).
     #[arg(value_name = "INPUT", required_unless_present = "list_passes")]
     pub input: Option<PathBuf>,
 
@@ -87,9 +92,34 @@ pub struct Cli {
     #[arg(long)]
     pub no_verify_each: bool,
 
-    /// Print large constants as dense_resource<__elided__> (smaller output; not re-readable).
+    /// Print large constants as dense_resource<KEY> without their bytes (re-read with --weights).
     #[arg(long)]
     pub elide_resources: bool,
+
+    /// The ONNX model whose weights fill the dense_resource constants of a text input printed with
+    /// --elide-resources.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub weights: Option<PathBuf>,
+
+    /// Store large tensors in an external data file: auto (when the input did, or the model passes
+    /// protobuf's 2 GiB limit), always, or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub external_data: ExternalDataArg,
+
+    /// Tensors of at least this many bytes go to the external data file (0: every non-empty tensor).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub external_data_threshold: usize,
+
+    /// Name of the external data file, relative to the output's folder (default: OUT.data).
+    #[arg(long, value_name = "NAME")]
+    pub external_data_file: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExternalDataArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Rewrites LLVM-style single-dash long options (`-passes=x`, `-passes x`) to clap's `--passes`.
@@ -186,18 +216,61 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         _ => Emit::Ir,
     });
     if emit == Emit::Onnx {
-        return Err(UserError::msg(
-            "--emit=onnx: writing ONNX models is not available in this build yet (the ONNX exporter is not \
-             part of it); use --emit=ir",
-        ));
+        if cli.output.as_deref().is_none_or(|p| p == Path::new("-")) {
+            return Err(UserError::msg(
+                "--emit=onnx writes a binary model: give the output file with -o OUT.onnx",
+            ));
+        }
+        if cli.split_input_file {
+            return Err(UserError::msg(
+                "--split-input-file gives one module per chunk; it cannot be combined with --emit=onnx",
+            ));
+        }
     }
-    let (name, text) = read_input(input)?;
-    let source = SourceFile::new(name, text);
+
     let ops = onnxqc_passes::default_op_registry();
     let print_opts = PrintOptions {
         elide_resources: cli.elide_resources,
         ..PrintOptions::default()
     };
+    if is_onnx_input(input) {
+        if cli.split_input_file {
+            return Err(UserError::msg(
+                "--split-input-file applies to text IR, not to an ONNX model",
+            ));
+        }
+        if cli.weights.is_some() {
+            return Err(UserError::msg(
+                "--weights applies to a text IR input printed with --elide-resources, not to an ONNX model",
+            ));
+        }
+        let shown = input.display().to_string();
+        let imported = import_file(input).map_err(|e| UserError::msg(format!("{shown}: {e}")))?;
+        for w in &imported.warnings {
+            eprintln!("onnxqc: warning: {shown}: {w}");
+        }
+        let had_external = imported.external_tensors > 0;
+        let mut module = imported.module;
+        verify_module(&module, &ops).map_err(|d| UserError {
+            diagnostics: std::iter::once(Diagnostic::error(format!(
+                "{shown}: the model is not valid"
+            )))
+            .chain(d)
+            .collect(),
+            source: None,
+            internal: false,
+        })?;
+        let source = SourceFile::new(shown, String::new());
+        run_passes(cli, &mut module, &source, &ops, &pipeline, &print_opts)?;
+        return write_module(cli, emit, &module, &print_opts, had_external);
+    }
+    let (name, text) = read_input(input)?;
+    let source = SourceFile::new(name, text);
+    let weights = match &cli.weights {
+        Some(path) => Some(load_weights(path, &print_opts)?),
+        None => None,
+    };
+    let resolve = |key: &str| weights.as_ref().and_then(|w| w.get(key).cloned());
 
     let chunks = if cli.split_input_file {
         split_input(&source.text)
@@ -207,8 +280,13 @@ fn run(cli: &Cli) -> Result<(), UserError> {
     let mut outputs = Vec::with_capacity(chunks.len());
     let mut failed: Option<UserError> = None;
     for (chunk, base) in chunks {
-        match process_chunk(cli, chunk, base, &source, &ops, &pipeline, &print_opts) {
-            Ok(out) => outputs.push(out),
+        match process_chunk(cli, chunk, base, &source, &ops, &pipeline, &resolve) {
+            Ok(module) => {
+                if emit == Emit::Onnx {
+                    return write_module(cli, emit, &module, &print_opts, false);
+                }
+                outputs.push(print_module(&module, &print_opts))
+            }
             Err(e) => {
                 // With --split-input-file every chunk is tried; errors are reported as they come.
                 if cli.split_input_file {
@@ -234,6 +312,63 @@ fn run(cli: &Cli) -> Result<(), UserError> {
     write_output(cli.output.as_deref(), &text)
 }
 
+/// An ONNX model is named `*.onnx`, or is a file whose first byte is a control character (a protobuf
+/// field tag such as 0x08), never the start of text IR.
+fn is_onnx_input(input: &Path) -> bool {
+    if input == Path::new("-") {
+        return false;
+    }
+    if input.extension().is_some_and(|e| e == "onnx") {
+        return true;
+    }
+    let mut first = [0u8; 1];
+    std::fs::File::open(input)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+        .is_ok_and(|n| n == 1 && first[0] < 0x20 && !first[0].is_ascii_whitespace())
+}
+
+/// The constants of the model at `path`, by the resource keys its text IR prints them under.
+fn load_weights(
+    path: &Path,
+    print_opts: &PrintOptions,
+) -> Result<FxHashMap<String, TensorData>, UserError> {
+    let shown = path.display();
+    let imported =
+        import_file(path).map_err(|e| UserError::msg(format!("--weights {shown}: {e}")))?;
+    Ok(elided_resources(&imported.module, print_opts)
+        .into_iter()
+        .collect())
+}
+
+/// Writes the result as text IR or as an ONNX model.
+fn write_module(
+    cli: &Cli,
+    emit: Emit,
+    module: &Module,
+    print_opts: &PrintOptions,
+    input_had_external: bool,
+) -> Result<(), UserError> {
+    match emit {
+        Emit::Ir => write_output(cli.output.as_deref(), &print_module(module, print_opts)),
+        Emit::Onnx => {
+            let path = cli.output.as_deref().expect("checked in run");
+            let opts = ExportOptions {
+                external: match cli.external_data {
+                    ExternalDataArg::Auto => ExternalData::Auto,
+                    ExternalDataArg::Always => ExternalData::Always,
+                    ExternalDataArg::Never => ExternalData::Never,
+                },
+                threshold: cli.external_data_threshold,
+                input_had_external,
+                data_file: cli.external_data_file.clone(),
+            };
+            export_file(module, path, &opts)
+                .map(|_| ())
+                .map_err(|e| UserError::msg(format!("{}: {e}", path.display())))
+        }
+    }
+}
+
 fn read_input(input: &Path) -> Result<(String, String), UserError> {
     if input == Path::new("-") {
         let mut text = String::new();
@@ -242,15 +377,6 @@ fn read_input(input: &Path) -> Result<(String, String), UserError> {
         return Ok(("<stdin>".into(), text));
     }
     let shown = input.display().to_string();
-    if input.extension().is_some_and(|e| e == "onnx") {
-        if !input.exists() {
-            return Err(UserError::msg(format!("{shown}: no such file")));
-        }
-        return Err(UserError::msg(format!(
-            "{shown}: reading ONNX models is not available in this build yet (the ONNX importer is not part of \
-             it); give a text IR (.mlir) file"
-        )));
-    }
     let bytes =
         std::fs::read(input).map_err(|e| UserError::msg(format!("{shown}: cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -269,15 +395,38 @@ fn process_chunk(
     source: &SourceFile,
     ops: &OpRegistry,
     pipeline: &onnxqc_passes::Pipeline,
-    print_opts: &PrintOptions,
-) -> Result<String, UserError> {
-    let with_source = |diagnostics: Vec<Diagnostic>, internal: bool| UserError {
+    resolve: &ResourceResolver,
+) -> Result<Module, UserError> {
+    let with_source = |diagnostics: Vec<Diagnostic>| UserError {
         diagnostics,
         source: Some(source.clone()),
+        internal: false,
+    };
+    let mut module: Module =
+        parse_module_with(chunk, base, resolve).map_err(|d| with_source(vec![d]))?;
+    verify_module(&module, ops).map_err(with_source)?;
+    let print_opts = PrintOptions {
+        elide_resources: cli.elide_resources,
+        ..PrintOptions::default()
+    };
+    run_passes(cli, &mut module, source, ops, pipeline, &print_opts)?;
+    Ok(module)
+}
+
+/// Runs the pipeline with the CLI's dump, timing and verification settings.
+fn run_passes(
+    cli: &Cli,
+    module: &mut Module,
+    source: &SourceFile,
+    ops: &OpRegistry,
+    pipeline: &onnxqc_passes::Pipeline,
+    print_opts: &PrintOptions,
+) -> Result<(), UserError> {
+    let with_source = |diagnostics: Vec<Diagnostic>, internal: bool| UserError {
+        diagnostics,
+        source: (!source.text.is_empty()).then(|| source.clone()),
         internal,
     };
-    let mut module: Module = parse_module(chunk, base).map_err(|d| with_source(vec![d], false))?;
-    verify_module(&module, ops).map_err(|d| with_source(d, false))?;
     let cx = PassContext { ops };
     let mut dump = |pass: &str, m: &Module| {
         eprintln!("// -----// IR Dump After {pass} //----- //");
@@ -289,22 +438,22 @@ fn process_chunk(
         print_after_all: cli.print_ir_after_all,
         dump: &mut dump,
     };
-    match run_pipeline(pipeline, &mut module, &cx, &mut config) {
+    match run_pipeline(pipeline, module, &cx, &mut config) {
         Ok(report) => {
             if cli.time_passes {
                 eprint!("{}", report.table());
             }
+            Ok(())
         }
         Err(RunError::InvalidIr { pass, diagnostics }) => {
             let mut d = vec![Diagnostic::error(format!(
                 "internal error: pass '{pass}' produced invalid IR (a bug in the pass)"
             ))];
             d.extend(diagnostics);
-            return Err(with_source(d, true));
+            Err(with_source(d, true))
         }
-        Err(e) => return Err(with_source(vec![Diagnostic::error(e.to_string())], false)),
+        Err(e) => Err(with_source(vec![Diagnostic::error(e.to_string())], false)),
     }
-    Ok(print_module(&module, print_opts))
 }
 
 /// Writes the output to stdout or, atomically, to a file.
@@ -329,6 +478,13 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), UserError> {
         .prefix(".onnxqc-")
         .tempfile_in(dir)
         .map_err(|e| UserError::msg(format!("{shown}: cannot create the output file: {e}")))?;
+    {
+        // Temporary files are created 0600; the output is an ordinary file.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.write_all(text.as_bytes())
         .and_then(|_| tmp.flush())
         .map_err(|e| UserError::msg(format!("{shown}: cannot write: {e}")))?;

@@ -28,7 +28,7 @@ pub use graph::{
 };
 pub use quant_type::{Granularity, QuantType};
 pub use registry::{Arity, OpDef, OpRegistry};
-pub use tensor::{Buffer, Storage, TensorData};
+pub use tensor::{Buffer, MappedFile, Storage, TensorData};
 pub use types::{Dim, ElemType, ScalarType, TensorType, Type};
 
 /// The op that ends a function body and names its outputs.

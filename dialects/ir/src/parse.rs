@@ -26,7 +26,17 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses a whole text (one module). `base` is the offset of `text` in the file its spans refer to
 /// (non-zero for a chunk of a `--split-input-file` input).
 pub fn parse_module(text: &str, base: usize) -> PResult<Module> {
+    parse_module_with(text, base, &|_| None)
+}
+
+/// Looks up the bytes of a `dense_resource<key>` that the resource section does not hold (text printed
+/// with elided resources, paired with the model it came from).
+pub type ResourceResolver<'r> = dyn Fn(&str) -> Option<TensorData> + 'r;
+
+/// [`parse_module`], resolving resources missing from the text with `resolve`.
+pub fn parse_module_with(text: &str, base: usize, resolve: &ResourceResolver) -> PResult<Module> {
     let mut p = Parser::new(text, base)?;
+    p.resolve = Some(resolve);
     let end = match find_resource_section(text) {
         Some(start) => {
             p.lex.set_pos(start);
@@ -74,6 +84,7 @@ fn find_resource_section(text: &str) -> Option<usize> {
 }
 
 struct Parser<'a> {
+    resolve: Option<&'a ResourceResolver<'a>>,
     lex: Lexer<'a>,
     tok: Tok<'a>,
     span: Span,
@@ -93,6 +104,8 @@ const MAX_DEPTH: u32 = 64;
 /// A dense literal before its type is known.
 enum Lit {
     Int(i128, Span),
+    /// `0x...`: the bit pattern for float elements (as MLIR), the value for integers.
+    Hex(u128, Span),
     Float(f64, Span),
     Bool(bool, Span),
     Str(Vec<u8>, Span),
@@ -103,6 +116,7 @@ impl Lit {
     fn span(&self) -> Span {
         match self {
             Lit::Int(_, s)
+            | Lit::Hex(_, s)
             | Lit::Float(_, s)
             | Lit::Bool(_, s)
             | Lit::Str(_, s)
@@ -118,6 +132,7 @@ fn lex_err(e: LexError) -> Diagnostic {
 impl<'a> Parser<'a> {
     fn new(text: &'a str, base: usize) -> PResult<Parser<'a>> {
         Ok(Parser {
+            resolve: None,
             lex: Lexer::new(text, base),
             tok: Tok::Eof,
             span: Span::new(base, base),
@@ -1236,10 +1251,24 @@ impl<'a> Parser<'a> {
                     .with_span(Some(key_span)));
                 }
                 let Some((bytes, _)) = self.resources.get(&key) else {
-                    return Err(Diagnostic::error(format!(
-                        "no resource named '{key}' in the dialect_resources section"
-                    ))
-                    .with_span(Some(key_span)));
+                    let resolved = self.resolve.and_then(|r| r(&key));
+                    return match resolved {
+                        Some(t) if t.elem == elem && t.shape == shape => Ok(t),
+                        Some(t) => Err(Diagnostic::error(format!(
+                            "resource '{key}' from the weights is a {} tensor of shape {:?}, but the text says {elem} of shape {shape:?}",
+                            t.elem, t.shape
+                        ))
+                        .with_span(Some(key_span))),
+                        None => Err(Diagnostic::error(format!(
+                            "no resource named '{key}' in the dialect_resources section{}",
+                            if self.resolve.is_some() {
+                                " nor in the weights given with --weights"
+                            } else {
+                                " (if the IR was printed with --elide-resources, pass --weights MODEL.onnx with the model it came from)"
+                            }
+                        ))
+                        .with_span(Some(key_span))),
+                    };
                 };
                 TensorData::from_bytes(elem, shape, Buffer::from_vec(bytes.clone())).map_err(|e| {
                     Diagnostic::error(format!("resource '{key}': {e}")).with_span(Some(key_span))
@@ -1262,8 +1291,8 @@ impl<'a> Parser<'a> {
                     .map_err(|_| Diagnostic::error("bad float").with_span(Some(span)))?,
                 span,
             ),
-            Tok::Hex(h) => Lit::Int(
-                i128::from_str_radix(h, 16).map_err(|_| {
+            Tok::Hex(h) => Lit::Hex(
+                u128::from_str_radix(h, 16).map_err(|_| {
                     Diagnostic::error("hex literal too large").with_span(Some(span))
                 })?,
                 span,
@@ -1534,6 +1563,9 @@ fn encode_elem(l: &Lit, elem: ScalarType, raw: &mut Vec<u8>, small: &mut Vec<u8>
     let int = |l: &Lit| -> PResult<i128> {
         match l {
             Lit::Int(v, _) => Ok(*v),
+            Lit::Hex(v, _) => i128::try_from(*v).map_err(|_| {
+                Diagnostic::error("hex literal too large").with_span(Some(span))
+            }),
             Lit::Bool(b, _) => Ok(*b as i128),
             _ => Err(
                 Diagnostic::error(format!("expected an integer for a {elem} constant"))
@@ -1563,11 +1595,24 @@ fn encode_elem(l: &Lit, elem: ScalarType, raw: &mut Vec<u8>, small: &mut Vec<u8>
             // is exact for every value the printer writes (the shortest f32 representation).
             let v = match l {
                 Lit::Float(_, _) | Lit::Int(..) => float(l)? as f32,
+                Lit::Hex(bits, _) => match u32::try_from(*bits) {
+                    Ok(bits) => f32::from_bits(bits),
+                    Err(_) => return Err(bad("hex bit pattern wider than 32 bits".into())),
+                },
                 _ => return Err(bad("expected a number".into())),
             };
             raw.extend_from_slice(&v.to_le_bytes());
         }
-        F64 => raw.extend_from_slice(&float(l)?.to_le_bytes()),
+        F64 => {
+            let v = match l {
+                Lit::Hex(bits, _) => match u64::try_from(*bits) {
+                    Ok(bits) => f64::from_bits(bits),
+                    Err(_) => return Err(bad("hex bit pattern wider than 64 bits".into())),
+                },
+                _ => float(l)?,
+            };
+            raw.extend_from_slice(&v.to_le_bytes())
+        }
         Bool => match l {
             Lit::Bool(b, _) => raw.push(*b as u8),
             Lit::Int(v @ (0 | 1), _) => raw.push(*v as u8),

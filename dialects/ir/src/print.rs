@@ -36,8 +36,8 @@ pub struct PrintOptions {
     pub inline_elements: u64,
     /// Constants up to this many bytes print as inline hex; larger ones go to the resource section.
     pub hex_bytes: usize,
-    /// Print large constants as `dense_resource<__elided__>` with no bytes (the text is then not
-    /// re-importable on its own).
+    /// Print large constants as `dense_resource<key>` with no resource section: the text is then
+    /// re-readable only with the same weights supplied ([`elided_resources`] lists them by key).
     pub elide_resources: bool,
 }
 
@@ -51,6 +51,24 @@ impl Default for PrintOptions {
     }
 }
 
+/// The constants that printing `module` with `elide_resources` leaves out, by resource key: the table
+/// that re-reads such text against the weights it was printed from.
+pub fn elided_resources(module: &Module, opts: &PrintOptions) -> Vec<(String, TensorData)> {
+    let opts = PrintOptions {
+        elide_resources: true,
+        ..opts.clone()
+    };
+    let mut p = Printer {
+        out: String::new(),
+        opts: &opts,
+        resources: vec![],
+        resource_keys: FxHashSet::default(),
+        elided: vec![],
+    };
+    p.print_module(module);
+    p.elided
+}
+
 /// The key MLIR uses for elided resources.
 pub const ELIDED_RESOURCE: &str = "__elided__";
 
@@ -61,34 +79,42 @@ pub fn print_module(module: &Module, opts: &PrintOptions) -> String {
         opts,
         resources: vec![],
         resource_keys: FxHashSet::default(),
+        elided: vec![],
     };
-    let wrap = !module.attrs.is_empty() || module.funcs.len() != 1;
-    let indent = if wrap { 1 } else { 0 };
-    if wrap {
-        p.out.push_str("module");
-        if !module.attrs.is_empty() {
-            p.out.push_str(" attributes ");
-            p.print_attr_dict(&module.attrs, None);
-        }
-        p.out.push_str(" {\n");
-    }
-    for f in &module.funcs {
-        p.print_function(f, indent);
-    }
-    if wrap {
-        p.out.push_str("}\n");
-    }
-    if !p.resources.is_empty() {
-        p.out
-            .push_str("{-#\n  dialect_resources: {\n    builtin: {\n");
-        let n = p.resources.len();
-        for (i, (key, hex)) in std::mem::take(&mut p.resources).into_iter().enumerate() {
-            let _ = write!(p.out, "      {key}: \"{hex}\"");
-            p.out.push_str(if i + 1 < n { ",\n" } else { "\n" });
-        }
-        p.out.push_str("    }\n  }\n#-}\n");
-    }
+    p.print_module(module);
     p.out
+}
+
+impl Printer<'_> {
+    fn print_module(&mut self, module: &Module) {
+        let p = self;
+        let wrap = !module.attrs.is_empty() || module.funcs.len() != 1;
+        let indent = if wrap { 1 } else { 0 };
+        if wrap {
+            p.out.push_str("module");
+            if !module.attrs.is_empty() {
+                p.out.push_str(" attributes ");
+                p.print_attr_dict(&module.attrs, None);
+            }
+            p.out.push_str(" {\n");
+        }
+        for f in &module.funcs {
+            p.print_function(f, indent);
+        }
+        if wrap {
+            p.out.push_str("}\n");
+        }
+        if !p.resources.is_empty() {
+            p.out
+                .push_str("{-#\n  dialect_resources: {\n    builtin: {\n");
+            let n = p.resources.len();
+            for (i, (key, hex)) in std::mem::take(&mut p.resources).into_iter().enumerate() {
+                let _ = write!(p.out, "      {key}: \"{hex}\"");
+                p.out.push_str(if i + 1 < n { ",\n" } else { "\n" });
+            }
+            p.out.push_str("    }\n  }\n#-}\n");
+        }
+    }
 }
 
 /// Prints one type, as in the text form.
@@ -116,6 +142,7 @@ pub fn print_attr(attr: &Attribute) -> String {
         opts: &opts,
         resources: vec![],
         resource_keys: FxHashSet::default(),
+        elided: vec![],
     };
     p.print_attr_value(attr, None);
     p.out
@@ -126,6 +153,8 @@ struct Printer<'a> {
     opts: &'a PrintOptions,
     resources: Vec<(String, String)>,
     resource_keys: FxHashSet<String>,
+    /// Constants printed as `dense_resource<key>` without bytes (with `elide_resources`).
+    elided: Vec<(String, TensorData)>,
 }
 
 /// Names of the values of one function, assigned in print order.
@@ -510,7 +539,9 @@ impl Printer<'_> {
                     write_hex(&mut self.out, &mlir_hex_bytes(t));
                     self.out.push_str("\">");
                 } else if self.opts.elide_resources {
-                    let _ = write!(self.out, "dense_resource<{ELIDED_RESOURCE}>");
+                    let key = self.resource_key(hint);
+                    let _ = write!(self.out, "dense_resource<{key}>");
+                    self.elided.push((key, t.clone()));
                 } else {
                     let key = self.resource_key(hint);
                     let mut hex = String::with_capacity(10 + 2 * bytes.len());
@@ -635,7 +666,14 @@ fn is_splat(t: &TensorData) -> bool {
 
 fn write_element(out: &mut String, t: &TensorData, i: usize) {
     match t.elem {
-        ScalarType::F32 => out.push_str(&fmt_f32(t.float_at(i).unwrap_or(0.0) as f32)),
+        // Read the bits directly: widening a signalling NaN to f64 would quiet it.
+        ScalarType::F32 => {
+            let b = t.bytes().unwrap_or(&[]);
+            let bits = b
+                .get(i * 4..i * 4 + 4)
+                .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+            out.push_str(&fmt_f32(f32::from_bits(bits)))
+        }
         ScalarType::F64 => out.push_str(&fmt_f64(t.float_at(i).unwrap_or(0.0))),
         ScalarType::Bool => out.push_str(if t.int_at(i).unwrap_or(0) != 0 {
             "true"

@@ -7,7 +7,8 @@
 
 use std::fmt;
 use std::fs::File;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -24,10 +25,67 @@ pub struct Buffer {
 enum BufferRepr {
     Owned(Arc<[u8]>),
     Mapped {
-        map: Arc<Mmap>,
+        file: Arc<MappedFile>,
         offset: usize,
         len: usize,
     },
+}
+
+/// A whole file mapped read-only, kept with its open handle so that writers can stream a view's bytes
+/// with `pread` instead of touching the mapping (pages read through a mapping count toward the process's
+/// resident memory; pages read with `pread` only toward the page cache).
+pub struct MappedFile {
+    map: Mmap,
+    file: File,
+    path: PathBuf,
+}
+
+impl MappedFile {
+    /// Maps `path` read-only.
+    pub fn open(path: &Path) -> std::io::Result<Arc<MappedFile>> {
+        let file = File::open(path)?;
+        // SAFETY: the mapping is read-only. Like every tool that maps model weights, we rely on the file not
+        // being truncated or rewritten while it is mapped; onnxqc never writes to its inputs (outputs go to a
+        // temporary file that is renamed into place).
+        #[allow(unsafe_code)]
+        let map = unsafe { Mmap::map(&file)? };
+        Ok(Arc::new(MappedFile {
+            map,
+            file,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+impl fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MappedFile({}, {} bytes)",
+            self.path.display(),
+            self.len()
+        )
+    }
 }
 
 impl Buffer {
@@ -38,28 +96,46 @@ impl Buffer {
     }
 
     /// A view of `len` bytes at `offset` in a mapping; fails when the range is outside the mapping.
-    pub fn mapped(map: Arc<Mmap>, offset: usize, len: usize) -> Result<Buffer, String> {
+    pub fn mapped(file: Arc<MappedFile>, offset: usize, len: usize) -> Result<Buffer, String> {
         match offset.checked_add(len) {
-            Some(end) if end <= map.len() => Ok(Buffer {
-                repr: BufferRepr::Mapped { map, offset, len },
+            Some(end) if end <= file.len() => Ok(Buffer {
+                repr: BufferRepr::Mapped { file, offset, len },
             }),
             _ => Err(format!(
-                "byte range {offset}..{} is outside the mapped file of {} bytes",
+                "byte range {offset}..{} is outside the file of {} bytes",
                 offset.saturating_add(len),
-                map.len()
+                file.len()
             )),
         }
+    }
+
+    /// A view of `slice` when it lies inside `file`'s mapping (a zero-copy decoder hands out such
+    /// slices), else `None`.
+    pub fn mapped_slice(file: &Arc<MappedFile>, slice: &[u8]) -> Option<Buffer> {
+        let base = file.bytes().as_ptr() as usize;
+        let start = slice.as_ptr() as usize;
+        let offset = start.checked_sub(base)?;
+        (offset + slice.len() <= file.len()).then(|| Buffer {
+            repr: BufferRepr::Mapped {
+                file: file.clone(),
+                offset,
+                len: slice.len(),
+            },
+        })
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         match &self.repr {
             BufferRepr::Owned(b) => b,
-            BufferRepr::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+            BufferRepr::Mapped { file, offset, len } => &file.bytes()[*offset..*offset + *len],
         }
     }
 
     pub fn len(&self) -> usize {
-        self.as_bytes().len()
+        match &self.repr {
+            BufferRepr::Owned(b) => b.len(),
+            BufferRepr::Mapped { len, .. } => *len,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,10 +147,52 @@ impl Buffer {
         matches!(self.repr, BufferRepr::Mapped { .. })
     }
 
+    /// The mapped file and byte offset of a mapped view.
+    pub fn file_range(&self) -> Option<(&Arc<MappedFile>, u64)> {
+        match &self.repr {
+            BufferRepr::Owned(_) => None,
+            BufferRepr::Mapped { file, offset, .. } => Some((file, *offset as u64)),
+        }
+    }
+
+    /// Writes the bytes to `out`. A mapped view is copied with `pread` in chunks rather than through the
+    /// mapping, so streaming a large model's weights does not grow the resident set.
+    pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match &self.repr {
+            BufferRepr::Owned(b) => out.write_all(b),
+            BufferRepr::Mapped { file, offset, len } => {
+                use std::os::unix::fs::FileExt;
+                const CHUNK: usize = 4 << 20;
+                let mut chunk = vec![0u8; CHUNK.min(*len)];
+                let mut done = 0usize;
+                while done < *len {
+                    let n = CHUNK.min(*len - done);
+                    file.file()
+                        .read_exact_at(&mut chunk[..n], (*offset + done) as u64)?;
+                    out.write_all(&chunk[..n])?;
+                    done += n;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// True when both buffers are the same bytes in memory (a cheap test before comparing contents).
     pub fn same_storage(&self, other: &Buffer) -> bool {
-        let (a, b) = (self.as_bytes(), other.as_bytes());
-        a.as_ptr() == b.as_ptr() && a.len() == b.len()
+        match (&self.repr, &other.repr) {
+            (BufferRepr::Owned(a), BufferRepr::Owned(b)) => {
+                a.as_ptr() == b.as_ptr() && a.len() == b.len()
+            }
+            (
+                BufferRepr::Mapped { file, offset, len },
+                BufferRepr::Mapped {
+                    file: f2,
+                    offset: o2,
+                    len: l2,
+                },
+            ) => Arc::ptr_eq(file, f2) && offset == o2 && len == l2,
+            _ => false,
+        }
     }
 }
 
@@ -94,14 +212,8 @@ impl fmt::Debug for Buffer {
 }
 
 /// Maps a whole file read-only, for [`Buffer::mapped`] views.
-pub fn map_file(path: &Path) -> std::io::Result<Arc<Mmap>> {
-    let file = File::open(path)?;
-    // SAFETY: the mapping is read-only. Like every tool that maps model weights, we rely on the file not
-    // being truncated or rewritten while it is mapped; onnxqc never writes to its inputs (outputs go to a
-    // temporary file that is renamed into place).
-    #[allow(unsafe_code)]
-    let map = unsafe { Mmap::map(&file)? };
-    Ok(Arc::new(map))
+pub fn map_file(path: &Path) -> std::io::Result<Arc<MappedFile>> {
+    MappedFile::open(path)
 }
 
 /// The elements of a constant tensor.

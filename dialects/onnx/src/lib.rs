@@ -9,8 +9,18 @@
 
 use onnxqc_ir::{Arity, OpDef, OpRegistry};
 
+pub mod attrs;
+mod error;
+pub mod export;
+pub mod import;
+pub mod proto;
 pub mod schemas;
+pub mod tensor_proto;
 pub mod verify;
+
+pub use error::{OnnxError, Result};
+pub use export::{export_file, ExportOptions, ExternalData};
+pub use import::{import_file, ImportOptions, Imported};
 
 /// The prefix of op kinds from ONNX's default domain (`""` or `"ai.onnx"`).
 pub const DEFAULT_DOMAIN_PREFIX: &str = "onnx";

@@ -47,10 +47,15 @@ pub fn verify_constant(body: &Body, op: OpId) -> Result<(), String> {
         "value_strings",
         "sparse_value",
     ];
+    // Inside a local function the value may be a reference to the function's attribute.
+    let referenced = |n: &str| match data.attr(crate::attrs::REF_ATTRS) {
+        Some(Attribute::Dict(d)) => d.iter().any(|(k, _)| &**k == n),
+        _ => false,
+    };
     let present: Vec<&str> = value_attrs
         .iter()
         .copied()
-        .filter(|n| data.attr(n).is_some())
+        .filter(|n| data.attr(n).is_some() || referenced(n))
         .collect();
     if present.len() != 1 {
         return Err(format!(
