@@ -270,7 +270,8 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         Some(path) => Some(load_weights(path, &print_opts)?),
         None => None,
     };
-    let resolve = |key: &str| weights.as_ref().and_then(|w| w.get(key).cloned());
+    let lookup = |key: &str| weights.as_ref().and_then(|w| w.get(key).cloned());
+    let resolve: Option<&ResourceResolver> = weights.is_some().then_some(&lookup as _);
 
     let chunks = if cli.split_input_file {
         split_input(&source.text)
@@ -280,7 +281,7 @@ fn run(cli: &Cli) -> Result<(), UserError> {
     let mut outputs = Vec::with_capacity(chunks.len());
     let mut failed: Option<UserError> = None;
     for (chunk, base) in chunks {
-        match process_chunk(cli, chunk, base, &source, &ops, &pipeline, &resolve) {
+        match process_chunk(cli, chunk, base, &source, &ops, &pipeline, resolve) {
             Ok(module) => {
                 if emit == Emit::Onnx {
                     return write_module(cli, emit, &module, &print_opts, false);
@@ -395,7 +396,7 @@ fn process_chunk(
     source: &SourceFile,
     ops: &OpRegistry,
     pipeline: &onnxqc_passes::Pipeline,
-    resolve: &ResourceResolver,
+    resolve: Option<&ResourceResolver>,
 ) -> Result<Module, UserError> {
     let with_source = |diagnostics: Vec<Diagnostic>| UserError {
         diagnostics,

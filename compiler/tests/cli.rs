@@ -192,12 +192,51 @@ fn output_file_is_written_whole_or_not_at_all() {
 }
 
 #[test]
-fn onnx_paths_give_a_clear_error_until_the_importer_lands() {
+fn text_ir_to_onnx_and_back() {
     let dir = temp_dir("onnx");
     let input = write_good(&dir);
+    // --emit=onnx needs a file; the extension alone picks ONNX.
     let o = onnxqc(&[&input, "--emit=onnx"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--emit=onnx"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("-o OUT.onnx"), "{}", stderr(&o));
+    let model = dir.join("m.onnx");
+    let o = onnxqc(&[&input, "-passes=cse,dce", "-o", model.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&model).unwrap();
+    assert_eq!(bytes[0], 0x08, "a ModelProto starts with ir_version");
+    // The model reads back as the same IR; a file without the .onnx extension is recognised too.
+    let renamed = dir.join("model.bin");
+    std::fs::copy(&model, &renamed).unwrap();
+    for path in [&model, &renamed] {
+        let o = onnxqc(&[path.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert_eq!(out.matches("onnx.Relu").count(), 1, "{out}");
+        assert!(out.contains("onnx.opset_import = {ai.onnx = 21}"), "{out}");
+    }
+}
+
+#[test]
+fn onnx_errors_name_the_file_and_exit_1() {
+    let dir = temp_dir("onnx-errors");
+    let missing = dir.join("missing.onnx");
+    let o = onnxqc(&[missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("missing.onnx"), "{}", stderr(&o));
+
+    let input = write_good(&dir);
+    let model = dir.join("m.onnx");
+    assert!(onnxqc(&[&input, "-o", model.to_str().unwrap()]).status.success());
+    let bytes = std::fs::read(&model).unwrap();
+    let cut = dir.join("cut.onnx");
+    for n in [1, 7, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&cut, &bytes[..n]).unwrap();
+        let out = dir.join("out.onnx");
+        let o = onnxqc(&[cut.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "prefix {n}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cut.onnx"), "{}", stderr(&o));
+        assert!(!out.exists(), "no output after an error");
+    }
 }
 
 #[test]

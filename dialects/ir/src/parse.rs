@@ -26,7 +26,7 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses a whole text (one module). `base` is the offset of `text` in the file its spans refer to
 /// (non-zero for a chunk of a `--split-input-file` input).
 pub fn parse_module(text: &str, base: usize) -> PResult<Module> {
-    parse_module_with(text, base, &|_| None)
+    parse_module_with(text, base, None)
 }
 
 /// Looks up the bytes of a `dense_resource<key>` that the resource section does not hold (text printed
@@ -34,9 +34,13 @@ pub fn parse_module(text: &str, base: usize) -> PResult<Module> {
 pub type ResourceResolver<'r> = dyn Fn(&str) -> Option<TensorData> + 'r;
 
 /// [`parse_module`], resolving resources missing from the text with `resolve`.
-pub fn parse_module_with(text: &str, base: usize, resolve: &ResourceResolver) -> PResult<Module> {
+pub fn parse_module_with(
+    text: &str,
+    base: usize,
+    resolve: Option<&ResourceResolver>,
+) -> PResult<Module> {
     let mut p = Parser::new(text, base)?;
-    p.resolve = Some(resolve);
+    p.resolve = resolve;
     let end = match find_resource_section(text) {
         Some(start) => {
             p.lex.set_pos(start);
@@ -1563,9 +1567,8 @@ fn encode_elem(l: &Lit, elem: ScalarType, raw: &mut Vec<u8>, small: &mut Vec<u8>
     let int = |l: &Lit| -> PResult<i128> {
         match l {
             Lit::Int(v, _) => Ok(*v),
-            Lit::Hex(v, _) => i128::try_from(*v).map_err(|_| {
-                Diagnostic::error("hex literal too large").with_span(Some(span))
-            }),
+            Lit::Hex(v, _) => i128::try_from(*v)
+                .map_err(|_| Diagnostic::error("hex literal too large").with_span(Some(span))),
             Lit::Bool(b, _) => Ok(*b as i128),
             _ => Err(
                 Diagnostic::error(format!("expected an integer for a {elem} constant"))

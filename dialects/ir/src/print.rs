@@ -763,7 +763,7 @@ fn write_symbol(out: &mut String, name: &str) {
         .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_$.-".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b"_$.".contains(&b));
     if bare {
         out.push_str(name);
     } else {

@@ -578,15 +578,21 @@ impl FuncExporter {
                     node.attribute.push(a);
                 }
                 (k, Attribute::Tensor(t)) => {
+                    // Unless recorded otherwise, a Constant's value is named after its output (see
+                    // `import::default_tensor_name`).
+                    let default = match node.output.first() {
+                        Some(out) if is_constant_node && k == "value" => out.clone(),
+                        _ => String::new(),
+                    };
                     let name = tensor_names
                         .iter()
                         .find(|(n, _)| &**n == k)
                         .and_then(|(_, v)| v.as_str())
-                        .unwrap_or_default();
+                        .map_or(default, str::to_string);
                     node.attribute.push(AttributeProto {
                         name: k.to_string(),
                         r#type: 4,
-                        t: Some(tensor_to_proto(name, t)),
+                        t: Some(tensor_to_proto(&name, t)),
                         ..AttributeProto::default()
                     });
                 }

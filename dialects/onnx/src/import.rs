@@ -686,7 +686,7 @@ impl Importer {
                 .attribute(body, op, a, scopes, &mut graph_names)
                 .map_err(|e| e.context(format!("attribute '{}'", a.name)))?;
             if let Some(t) = &a.t {
-                if !t.name.is_empty() {
+                if t.name != default_tensor_name(n, &a.name) {
                     tensor_names.push((
                         Arc::from(a.name.as_str()),
                         Attribute::String(t.name.clone()),
@@ -880,6 +880,16 @@ impl Importer {
         }
         func.attrs = a;
         Ok(func)
+    }
+}
+
+/// The name the exporter gives a tensor attribute's tensor unless told otherwise: a `Constant`'s value
+/// is named after its output (as PyTorch and Paddle export it), other tensors have no name.
+pub fn default_tensor_name<'a>(n: &'a NodeProto, attr: &str) -> &'a str {
+    let is_constant = (n.domain.is_empty() || n.domain == "ai.onnx") && n.op_type == "Constant";
+    match n.output.first() {
+        Some(out) if is_constant && attr == "value" => out,
+        _ => "",
     }
 }
 
