@@ -28,7 +28,7 @@ PY_REQUIREMENTS=(
     "pytest>=8"
 )
 PY_IMPORTS="import lit, psutil, onnx, onnxruntime, numpy, pytest"
-EXAMPLE="examples/quickstart.mlir"
+EXAMPLE="examples/quickstart.onnx"
 
 log() { printf '[install] %s\n' "$*" >&2; }
 die() { printf '[install] error: %s\n' "$*" >&2; exit 1; }
@@ -156,5 +156,9 @@ BIN="$TARGET_DIR/release/onnxqc"
 [ -x "$BIN" ] || die "built binary not found at $BIN"
 [ -f "$EXAMPLE" ] || die "$REPO_ROOT/$EXAMPLE not found"
 
-log "running: target/release/onnxqc $EXAMPLE -passes=cse,dce --time-passes"
-"$BIN" "$EXAMPLE" -passes=cse,dce --time-passes
+OUT_DIR="$TARGET_DIR/quickstart"
+mkdir -p "$OUT_DIR"
+log "running: target/release/onnxqc $EXAMPLE -passes=cse,dce --time-passes -o $OUT_DIR/quickstart.opt.onnx"
+"$BIN" "$EXAMPLE" -passes=cse,dce --time-passes -o "$OUT_DIR/quickstart.opt.onnx"
+log "the optimised model, as text IR:"
+"$BIN" "$OUT_DIR/quickstart.opt.onnx" --emit=ir

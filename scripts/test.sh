@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Run the whole onnxqc test-suite: cargo tests + the lit/FileCheck suite.
+# Run the whole onnxqc test-suite: cargo tests, the lit/FileCheck suite and the
+# ONNX Runtime oracle suite (pytest).
 #
 #   scripts/test.sh
 #
 # Stages: scripts/install.sh --test-deps-only, cargo build (debug),
-# cargo test --workspace --no-fail-fast, .venv/bin/lit -v lit-tests.
-# Every stage runs even when an earlier one failed (lit is skipped when the
-# build failed, so a stale binary is never tested). The last line printed is
-# "N passed, N failed"; a crashed stage (install failure, compile error, test
-# binary killed by a signal, lit config error) counts as one failure. Exit
-# status is 0 only when nothing failed.
+# cargo test --workspace --no-fail-fast, .venv/bin/lit -v lit-tests,
+# .venv/bin/python -m pytest -q tests/oracle.
+# Every stage runs even when an earlier one failed (lit and pytest are skipped
+# when the build failed, so a stale binary is never tested). The last line
+# printed is "N passed, N failed"; a crashed stage (install failure, compile
+# error, test binary killed by a signal, lit config error, pytest crash or
+# collection error) counts as one failure. Exit status is 0 only when nothing
+# failed. Skipped pytest tests (with their reasons) are listed but not counted.
 #
 # Environment:
 #   INSTA_UPDATE      forced to "no" when CI is set (default "no" otherwise too)
 #   LIT_TIMEOUT       per-test lit timeout in seconds (default 600)
 #   LIT_OPTS          extra lit options (read by lit itself)
+#   ONNXQC_TIMEOUT    per-invocation onnxqc timeout in the oracle tests (default 600)
+#   ONNXQC_ORACLE_CACHE  download cache of the real models (default target/oracle-cache)
 #   CARGO_TARGET_DIR  honoured when locating target/debug/onnxqc
 #   KEEP_LOGS=0       delete the log directory at the end
 set -uo pipefail
@@ -129,6 +134,45 @@ else
     passed=$((passed + l_passed))
     failed=$((failed + l_failed + l_extra))
     note "lit:   $l_passed passed, $l_failed failed (exit $lit_rc, log $LIT_LOG)"
+fi
+
+# ---------------------------------------------------------------- pytest ----
+stage "pytest -q tests/oracle"
+PYTEST_LOG="$LOG_DIR/pytest.log"
+if [ "$deps_ok" -eq 0 ] || [ ! -x "$REPO_ROOT/.venv/bin/python" ]; then
+    note "pytest: not run (test dependencies missing)"
+    [ "$deps_ok" -eq 0 ] || failed=$((failed + 1))
+elif [ "$build_ok" -eq 0 ]; then
+    note "pytest: not run (cargo build failed)"
+else
+    # -rs prints skip reasons (e.g. no network for the real models); no cache dir or
+    # __pycache__ is written into the source tree.
+    ONNXQC_BIN="$TARGET_DIR/debug/onnxqc" PYTHONDONTWRITEBYTECODE=1 \
+        "$REPO_ROOT/.venv/bin/python" -m pytest -q -rs -p no:cacheprovider tests/oracle 2>&1 | tee "$PYTEST_LOG"
+    pytest_rc=${PIPESTATUS[0]}
+    # Final summary line, e.g. "2 failed, 310 passed, 3 skipped, 1 error in 12.3s".
+    read -r y_passed y_failed y_skipped < <(
+        strip_ansi "$PYTEST_LOG" \
+            | grep -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)\b.* in [0-9.]+s' \
+            | tail -n 1 \
+            | awk '{
+                gsub(/[=,]/, " ")
+                for (i = 2; i <= NF; i++) {
+                    n = $(i - 1)
+                    if (n !~ /^[0-9]+$/) continue
+                    if ($i == "passed" || $i == "xfailed" || $i == "xpassed") p += n
+                    else if ($i == "failed" || $i == "error" || $i == "errors") f += n
+                    else if ($i == "skipped") s += n
+                }
+            } END { print p + 0, f + 0, s + 0 }'
+    )
+    y_extra=0
+    if [ "$pytest_rc" -ne 0 ] && [ "$y_failed" -eq 0 ]; then
+        y_extra=1 # crashed, interrupted, usage error, no tests collected, ...
+    fi
+    passed=$((passed + y_passed))
+    failed=$((failed + y_failed + y_extra))
+    note "pytest: $y_passed passed, $y_failed failed, $y_skipped skipped (exit $pytest_rc, log $PYTEST_LOG)"
 fi
 
 # ---------------------------------------------------------------- summary ---

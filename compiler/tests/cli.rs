@@ -226,7 +226,9 @@ fn onnx_errors_name_the_file_and_exit_1() {
 
     let input = write_good(&dir);
     let model = dir.join("m.onnx");
-    assert!(onnxqc(&[&input, "-o", model.to_str().unwrap()]).status.success());
+    assert!(onnxqc(&[&input, "-o", model.to_str().unwrap()])
+        .status
+        .success());
     let bytes = std::fs::read(&model).unwrap();
     let cut = dir.join("cut.onnx");
     for n in [1, 7, bytes.len() / 2, bytes.len() - 1] {

@@ -8,7 +8,8 @@ For every model:
   outputs, doc strings, attributes in order, subgraphs recursively), initializer names and
   values (dense and sparse), graph inputs/outputs (names, types, doc strings), opset imports,
   ir_version, metadata_props, doc strings, model-local functions;
-- ``--external-data=always`` (threshold 0) writes ``out.onnx.data`` and still round-trips;
+- ``--external-data=always`` (threshold 256) writes ``out.onnx.data`` and still round-trips
+  (and threshold 1 on the models without shape-giving tensors, see SAFE_FOR_THRESHOLD_1);
 - ``--emit=ir`` then re-importing the text (``onnxqc out.mlir -o back.onnx``), and
   ``--emit=ir --elide-resources`` then ``--weights m.onnx``, give bit-identical outputs.
 
@@ -307,6 +308,29 @@ def test_external_data_always(name, model_file, onnxqc_ok, tmp_path):
     assert_locations_safe(m, "out.onnx.data")
     check_model(out, full_check=full_check_for(name))
     assert_ort_matches(in_path, out, feed_sets, f"{name} (external data)")
+    compare_models(original, load(out))
+
+
+# Models with no initializer that ONNX Runtime must read during its shape inference (shapes,
+# axes, pads, sizes...), so every tensor of them may go external.
+SAFE_FOR_THRESHOLD_1 = ["int4_uint4_initializers", "float16_bfloat16_initializers", "special_float_values",
+                        "mlp_mixed_sizes", "if_outer_scope_nested", "com_microsoft_fusedmatmul_gelu"]
+
+
+@pytest.mark.parametrize("name", SAFE_FOR_THRESHOLD_1)
+def test_external_data_every_tensor(name, model_file, onnxqc_ok, tmp_path):
+    """Threshold 1: every non-empty, non-string main-graph initializer goes external,
+    including 4-bit, float16, bfloat16, NaN-payload and scalar tensors."""
+    in_path, feed_sets = model_file(name)
+    out = roundtrip(onnxqc_ok, in_path, tmp_path, "--external-data=always", "--external-data-threshold=1")
+    original = load(in_path)
+    m = load(out, external=False)
+    expected = {t.name for t in original.graph.initializer if t.data_type != TensorProto.STRING and tensor_nbytes(t) > 0}
+    assert expected, f"{name} has no initializer to store externally"
+    assert set(externally_stored(m)) == expected
+    assert_locations_safe(m, "out.onnx.data")
+    check_model(out, full_check=full_check_for(name))
+    assert_ort_matches(in_path, out, feed_sets, f"{name} (threshold 1)")
     compare_models(original, load(out))
 
 

@@ -183,6 +183,15 @@ fn props_attr(props: &[StringStringEntryProto]) -> Attribute {
     )
 }
 
+/// Appends the doc string and metadata props, when present, as `onnx.doc_string` and
+/// `onnx.metadata_props`.
+fn push_doc_and_props(attrs: &mut Vec<NamedAttr>, doc: &str, props: &[StringStringEntryProto]) {
+    push_str(attrs, attrs::DOC_STRING, doc);
+    if !props.is_empty() {
+        attrs.push((Arc::from(attrs::METADATA_PROPS), props_attr(props)));
+    }
+}
+
 /// Appends `(name, value)` to `attrs` when the string is not empty.
 fn push_str(attrs: &mut Vec<NamedAttr>, name: &str, value: &str) {
     if !value.is_empty() {
@@ -420,13 +429,7 @@ impl Importer {
                 Attribute::Int(m.model_version),
             ));
         }
-        push_str(&mut a, attrs::DOC_STRING, &m.doc_string);
-        if !m.metadata_props.is_empty() {
-            a.push((
-                Arc::from(attrs::METADATA_PROPS),
-                props_attr(&m.metadata_props),
-            ));
-        }
+        push_doc_and_props(&mut a, &m.doc_string, &m.metadata_props);
         Ok(a)
     }
 
@@ -436,13 +439,7 @@ impl Importer {
         let mut scopes: Scopes = vec![];
         let input_inits = self.graph(body, entry, g, &mut scopes, GraphKind::Main)?;
         let mut a = vec![];
-        push_str(&mut a, attrs::DOC_STRING, &g.doc_string);
-        if !g.metadata_props.is_empty() {
-            a.push((
-                Arc::from(attrs::METADATA_PROPS),
-                props_attr(&g.metadata_props),
-            ));
-        }
+        push_doc_and_props(&mut a, &g.doc_string, &g.metadata_props);
         if !input_inits.is_empty() {
             a.push((
                 Arc::from(attrs::INPUT_INITIALIZERS),
@@ -710,14 +707,8 @@ impl Importer {
                 Attribute::Dict(tensor_names),
             ));
         }
-        push_str(&mut out, attrs::DOC_STRING, &n.doc_string);
         push_str(&mut out, attrs::OVERLOAD, &n.overload);
-        if !n.metadata_props.is_empty() {
-            out.push((
-                Arc::from(attrs::METADATA_PROPS),
-                props_attr(&n.metadata_props),
-            ));
-        }
+        push_doc_and_props(&mut out, &n.doc_string, &n.metadata_props);
         Ok(out)
     }
 
@@ -871,13 +862,7 @@ impl Importer {
                 Attribute::Dict(defaults),
             ));
         }
-        push_str(&mut a, attrs::DOC_STRING, &f.doc_string);
-        if !f.metadata_props.is_empty() {
-            a.push((
-                Arc::from(attrs::METADATA_PROPS),
-                props_attr(&f.metadata_props),
-            ));
-        }
+        push_doc_and_props(&mut a, &f.doc_string, &f.metadata_props);
         func.attrs = a;
         Ok(func)
     }
