@@ -34,7 +34,7 @@ func.func @constants_forms() {
 // CHECK-NEXT: builtin: {
 // CHECK-NEXT: big: "0x02000000
 // ELIDED-LABEL: func.func @constants_resource
-// ELIDED: dense_resource<__elided__> : tensor<2x1025xf16>
+// ELIDED: dense_resource<big> : tensor<2x1025xf16>
 // ELIDED-NOT: dialect_resources
 func.func @constants_resource() {
   %big = "onnx.Constant"() {value = dense_resource<big> : tensor<2x1025xf16>} : () -> tensor<2x1025xf16>

@@ -23,14 +23,10 @@ import pathlib
 import zlib
 from typing import Callable, Union
 
+import ml_dtypes  # bfloat16, float8 and 4-bit numpy types; a dependency of onnx >= 1.17
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-
-try:  # shipped with onnx >= 1.17 as a dependency
-    import ml_dtypes
-except ImportError:  # pragma: no cover - only float16/float32 models then
-    ml_dtypes = None
 
 ModelOrPath = Union[onnx.ModelProto, pathlib.Path]
 Feeds = Union[dict, list]
@@ -79,6 +75,14 @@ def init(name: str, array, raw: bool = True) -> TensorProto:
         return numpy_helper.from_array(array, name)
     dtype = helper.np_dtype_to_tensor_dtype(array.dtype)
     return helper.make_tensor(name, dtype, array.shape, array.flatten().tolist(), raw=False)
+
+
+def ordered_node(op_type: str, inputs, outputs, attrs, **kwargs) -> onnx.NodeProto:
+    """A node whose attributes keep the given order ([(name, value), ...]); helper.make_node
+    sorts keyword attributes by name, which would hide an exporter that reorders them."""
+    node = helper.make_node(op_type, inputs, outputs, **kwargs)
+    node.attribute.extend(helper.make_attribute(k, v) for k, v in attrs)
+    return node
 
 
 def vi(name: str, elem_type: int, shape) -> onnx.ValueInfoProto:
@@ -136,7 +140,7 @@ def save_with_external_data(m: onnx.ModelProto, path: pathlib.Path, location: st
 def opset10(_workdir):
     rng = rng_for("opset10")
     nodes = [
-        helper.make_node("Conv", ["x", "W", "B"], ["conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        ordered_node("Conv", ["x", "W", "B"], ["conv"], [("pads", [1, 1, 1, 1]), ("kernel_shape", [3, 3])]),
         helper.make_node("Relu", ["conv"], ["relu"]),
         helper.make_node("MaxPool", ["relu"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Slice", ["pool", "starts", "ends", "axes"], ["sliced"]),
@@ -450,7 +454,7 @@ def opset22(_workdir):
         helper.make_node("Mish", ["conv"], ["mish"]),
         helper.make_node("GlobalAveragePool", ["mish"], ["gap"]),
         helper.make_node("Flatten", ["gap"], ["flat"], axis=1),
-        helper.make_node("Gemm", ["flat", "G", "c"], ["y"], transB=1, alpha=0.5, beta=2.0),
+        ordered_node("Gemm", ["flat", "G", "c"], ["y"], [("transB", 1), ("beta", 2.0), ("alpha", 0.5)]),
     ]
     inits = [init("W", randn(rng, 4, 1, 2, 2)), init("G", randn(rng, 3, 4)), init("c", randn(rng, 3))]
     g = helper.make_graph(nodes, "opset22", [vi("x", F, [1, 2, 6, 6])], [vi("y", F, [1, 3])], inits)
@@ -864,8 +868,10 @@ def metadata(_workdir):
     not MLIR identifiers (slashes, dots, colons, spaces, non-ASCII)."""
     rng = rng_for("metadata")
     nodes = [
-        helper.make_node("Conv", ["input:0", "/conv/weight.1"], ["/conv/Conv_output_0"],
-                         name="/conv/Conv", kernel_shape=[1, 1], doc_string="a 1x1 convolution"),
+        ordered_node("Conv", ["input:0", "/conv/weight.1"], ["/conv/Conv_output_0"],
+                     [("strides", [1, 1]), ("pads", [0, 0, 0, 0]), ("kernel_shape", [1, 1]), ("dilations", [1, 1]),
+                      ("group", 1)],
+                     name="/conv/Conv", doc_string="a 1x1 convolution"),
         helper.make_node("Relu", ["/conv/Conv_output_0"], ["relu out"], name="relu node",
                          doc_string="multi\nline \"doc\""),
         helper.make_node("Sigmoid", ["relu out"], ["\u51fa\u529b"], name="\u30ce\u30fc\u30c9",
