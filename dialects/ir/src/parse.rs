@@ -102,6 +102,9 @@ struct Parser<'a> {
     depth: u32,
 }
 
+/// The largest constant a `dense<...>` literal (a splat included) may expand to.
+const MAX_LITERAL_BYTES: u64 = 1 << 30;
+
 /// How deep lists, types, attributes and regions may nest.
 const MAX_DEPTH: u32 = 64;
 
@@ -1437,8 +1440,21 @@ fn lit_to_tensor(
     shape: Vec<u64>,
     span: Span,
 ) -> PResult<TensorData> {
-    let n: u64 = shape.iter().product();
     let err = |msg: String, s: Span| Diagnostic::error(msg).with_span(Some(s));
+    let n = shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| err(format!("shape {shape:?} has too many elements"), span))?;
+    // Literals are materialised; a splat of a huge shape would exhaust memory instead of failing.
+    let bytes = elem.byte_size(n).unwrap_or(n.saturating_mul(8));
+    if bytes > MAX_LITERAL_BYTES {
+        return Err(err(
+            format!(
+                "a {elem} constant of shape {shape:?} would take {bytes} bytes; text literals are limited to {MAX_LITERAL_BYTES} bytes (store large weights in an ONNX file)"
+            ),
+            span,
+        ));
+    }
     let Some(lit) = lit else {
         if n == 0 {
             return empty_tensor(elem, shape).map_err(|e| err(e, span));

@@ -208,7 +208,14 @@ impl QuantType {
                 scales,
                 zero_points,
             } => {
-                let n: u64 = scales_shape.iter().product();
+                let Some(n) = scales_shape
+                    .iter()
+                    .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+                else {
+                    return Err(format!(
+                        "scales shape {scales_shape:?} has too many elements"
+                    ));
+                };
                 if blocks.is_empty() {
                     return Err("block-wise type names no blocked axis".into());
                 }

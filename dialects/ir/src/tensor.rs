@@ -261,8 +261,8 @@ impl TensorData {
     }
 
     pub fn from_strings(shape: Vec<u64>, strings: Vec<Vec<u8>>) -> Result<TensorData, String> {
-        let count: u64 = shape.iter().product();
-        if strings.len() as u64 != count {
+        let count = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+        if count != Some(strings.len() as u64) {
             return Err(format!(
                 "{} strings for a tensor of shape {shape:?}",
                 strings.len()
@@ -286,7 +286,10 @@ impl TensorData {
     }
 
     pub fn num_elements(&self) -> u64 {
-        self.shape.iter().product()
+        // Saturating: a shape that overflows cannot hold data, and callers compare against real sizes.
+        self.shape
+            .iter()
+            .fold(1u64, |acc, &d| acc.saturating_mul(d))
     }
 
     pub fn bytes(&self) -> Option<&[u8]> {

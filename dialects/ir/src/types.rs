@@ -169,7 +169,7 @@ impl ScalarType {
     /// Bytes needed for `count` elements in ONNX's packed little-endian layout.
     pub fn byte_size(self, count: u64) -> Option<u64> {
         let bits = self.bit_width()? as u64;
-        Some((count * bits).div_ceil(8))
+        Some(count.checked_mul(bits)?.div_ceil(8))
     }
 
     pub fn is_float(self) -> bool {
@@ -299,7 +299,8 @@ impl TensorType {
 
     /// Element count when the shape is fully known.
     pub fn num_elements(&self) -> Option<u64> {
-        self.static_dims().map(|d| d.iter().product())
+        self.static_dims()
+            .and_then(|d| d.iter().try_fold(1u64, |acc, &n| acc.checked_mul(n)))
     }
 }
 

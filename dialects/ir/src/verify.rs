@@ -202,6 +202,8 @@ impl Verifier<'_> {
                 ),
             );
         }
+        // Op-specific verifiers may index operands and results: they run only when the counts fit.
+        let mut counts_ok = true;
         if let Some(def) = self.reg.get(&data.kind) {
             let checks = [
                 ("operands", def.operands, data.operands().len()),
@@ -210,6 +212,7 @@ impl Verifier<'_> {
             ];
             for (what, arity, n) in checks {
                 if !arity.contains(n) {
+                    counts_ok = false;
                     self.error(op, format!("expected {} {what}, got {n}", arity.describe()));
                 }
             }
@@ -217,7 +220,7 @@ impl Verifier<'_> {
                 self.error(op, "a terminator must be the last op of its block".into());
             }
         }
-        if let Some(check) = self.reg.verifier(&data.kind) {
+        if let Some(check) = self.reg.verifier(&data.kind).filter(|_| counts_ok) {
             if let Err(msg) = check(body, op) {
                 self.error(op, msg);
             }

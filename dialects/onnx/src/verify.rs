@@ -36,7 +36,10 @@ fn elem(body: &Body, v: onnxqc_ir::ValueId) -> Option<&ElemType> {
 /// `onnx.Constant`: exactly one value attribute, and the result type is that value's type.
 pub fn verify_constant(body: &Body, op: OpId) -> Result<(), String> {
     let data = body.op(op);
-    let result = body.value_type(data.results()[0]);
+    let Some(&result) = data.results().first() else {
+        return Err(format!("has {} results, needs 1", data.results().len()));
+    };
+    let result = body.value_type(result);
     let value_attrs = [
         "value",
         "value_float",
