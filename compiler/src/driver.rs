@@ -362,6 +362,7 @@ fn write_module(
                 threshold: cli.external_data_threshold,
                 input_had_external,
                 data_file: cli.external_data_file.clone(),
+                ..ExportOptions::default()
             };
             export_file(module, path, &opts)
                 .map(|_| ())

@@ -59,6 +59,8 @@ pub struct ExportOptions {
     pub input_had_external: bool,
     /// The data file's name, relative to the model's folder; default `<model file name>.data`.
     pub data_file: Option<String>,
+    /// The largest model written without external data ([`PROTOBUF_LIMIT`]; smaller in tests).
+    pub max_embedded: u64,
 }
 
 impl Default for ExportOptions {
@@ -68,6 +70,7 @@ impl Default for ExportOptions {
             threshold: 1024,
             input_had_external: false,
             data_file: None,
+            max_embedded: PROTOBUF_LIMIT,
         }
     }
 }
@@ -793,7 +796,7 @@ pub fn export_file(module: &Module, path: &Path, opts: &ExportOptions) -> Result
     let external = match opts.external {
         ExternalData::Always => true,
         ExternalData::Never => false,
-        ExternalData::Auto => opts.input_had_external || embedded_len > PROTOBUF_LIMIT,
+        ExternalData::Auto => opts.input_had_external || embedded_len > opts.max_embedded,
     };
     let graph = model.graph.as_mut().expect("built");
     let mut stats = ExportStats::default();
@@ -829,7 +832,7 @@ pub fn export_file(module: &Module, path: &Path, opts: &ExportOptions) -> Result
         stats.data_file = Some(dir.join(&location));
     }
     let encoded_len = model.encoded_len() as u64;
-    if encoded_len > PROTOBUF_LIMIT {
+    if encoded_len > opts.max_embedded.min(PROTOBUF_LIMIT) {
         bail!(
             "the model would be {encoded_len} bytes, over protobuf's 2 GiB limit; write the weights to an \
              external data file (--external-data=always)"

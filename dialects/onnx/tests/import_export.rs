@@ -465,3 +465,38 @@ fn ops_without_an_onnx_form_are_refused_on_export() {
         .to_string();
     assert!(e.contains("qc.observe") && e.contains("lowering"), "{e}");
 }
+
+#[test]
+fn models_over_the_protobuf_limit_go_external_or_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &big_model());
+    let m = import_file(&path).unwrap().module;
+    // A 64 KiB "limit" stands in for protobuf's 2 GiB.
+    let small_limit = ExportOptions {
+        max_embedded: 64 << 10,
+        ..ExportOptions::default()
+    };
+    let out = dir.path().join("auto.onnx");
+    let stats = export_file(&m, &out, &small_limit).unwrap();
+    assert_eq!(
+        stats.external_tensors, 1,
+        "auto must go external above the limit"
+    );
+    let never = ExportOptions {
+        external: ExternalData::Never,
+        ..small_limit
+    };
+    let out = dir.path().join("never.onnx");
+    let e = export_file(&m, &out, &never).unwrap_err().to_string();
+    assert!(
+        e.contains("2 GiB limit") && e.contains("--external-data"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing is written when export fails");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".onnxqc-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}

@@ -1,0 +1,4 @@
+func.func @f() {
+  %0 = "qc.dequantize"() : () -> tensor<f32>
+  func.return
+}
