@@ -10,7 +10,7 @@
 // CHECK: %half = "onnx.Constant"() {value = dense<"0x003C0040"> : tensor<2xf16>}
 // CHECK: %str = "onnx.Constant"() {value = dense<["a", "bc"]> : tensor<2x!onnx.string>}
 // CHECK: %scalar = "onnx.Constant"() {value = dense<5> : tensor<i64>}
-// CHECK: %empty = "onnx.Constant"() {value = dense<[]> : tensor<0xf32>}
+// CHECK: %empty = "onnx.Constant"() {value = dense<> : tensor<0xf32>}
 // ELIDED-LABEL: func.func @constants_forms
 func.func @constants_forms() {
   %lit = "onnx.Constant"() {value = dense<[[1.0, -2.5], [0.1, 3.0e20]]> : tensor<2x2xf32>} : () -> tensor<2x2xf32>
@@ -20,7 +20,7 @@ func.func @constants_forms() {
   %half = "onnx.Constant"() {value = dense<"0x003C0040"> : tensor<2xf16>} : () -> tensor<2xf16>
   %str = "onnx.Constant"() {value = dense<["a", "bc"]> : tensor<2x!onnx.string>} : () -> tensor<2x!onnx.string>
   %scalar = "onnx.Constant"() {value = dense<5> : tensor<i64>} : () -> tensor<i64>
-  %empty = "onnx.Constant"() {value = dense<[]> : tensor<0xf32>} : () -> tensor<0xf32>
+  %empty = "onnx.Constant"() {value = dense<> : tensor<0xf32>} : () -> tensor<0xf32>
   func.return
 }
 

@@ -1414,7 +1414,9 @@ fn value_name(text: &str) -> Option<Arc<str>> {
     if names::looks_numbered(text) {
         None
     } else {
-        Some(Arc::from(names::decode(text).as_str()))
+        // `%$$1` decodes to the empty name (only a dedup suffix): that is no name at all.
+        let name = names::decode(text);
+        (!name.is_empty()).then(|| Arc::from(name.as_str()))
     }
 }
 

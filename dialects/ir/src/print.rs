@@ -501,6 +501,13 @@ impl Printer<'_> {
     fn print_tensor(&mut self, t: &TensorData, hint: Option<&str>) {
         let n = t.num_elements();
         let ty = Type::Tensor(TensorType::known(t.elem, &t.shape));
+        if n == 0 {
+            // As MLIR prints every zero-element constant (and a `[]` per row of a 10⁸×0 tensor would
+            // be gigabytes of text).
+            self.out.push_str("dense<> : ");
+            write_type(&mut self.out, &ty);
+            return;
+        }
         match &t.storage {
             Storage::Strings(strings) => {
                 self.out.push_str("dense<");
