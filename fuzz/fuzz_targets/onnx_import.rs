@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use onnxqc_ir::print::{print_module, PrintOptions};
 use onnxqc_ir::verify::verify_module;
 use onnxqc_ir::OpRegistry;
-use onnxqc_onnx::export::{to_model_proto, ExportOptions};
+use onnxqc_onnx::export::to_model_proto;
 use onnxqc_onnx::import::{import_bytes, ImportOptions};
 
 /// The registry of every dialect, as `onnxqc_passes::default_op_registry` builds it (built once).
@@ -32,6 +32,6 @@ fuzz_target!(|data: &[u8]| {
     // Whatever imports must print (the text form of any model), verify or not.
     let _ = print_module(&module, &PrintOptions::default());
     if verify_module(&module, registry()).is_ok() {
-        let _ = to_model_proto(&module, &ExportOptions::default());
+        let _ = to_model_proto(&module);
     }
 });

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use onnxqc_ir::parse::parse_module;
 use onnxqc_ir::print::{print_module, PrintOptions};
 use onnxqc_ir::verify::verify_module;
-use onnxqc_onnx::export::{to_model_proto, ExportOptions};
+use onnxqc_onnx::export::to_model_proto;
 use onnxqc_onnx::import::{import_bytes, ImportOptions};
 
 fn inputs(kind: &str) -> Vec<PathBuf> {
@@ -56,7 +56,7 @@ fn onnx_import_regressions() {
             continue;
         };
         if verify_module(&imported.module, &ops).is_ok() {
-            let _ = to_model_proto(&imported.module, &ExportOptions::default());
+            let _ = to_model_proto(&imported.module);
         }
     }
 }

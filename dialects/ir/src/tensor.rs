@@ -147,14 +147,6 @@ impl Buffer {
         matches!(self.repr, BufferRepr::Mapped { .. })
     }
 
-    /// The mapped file and byte offset of a mapped view.
-    pub fn file_range(&self) -> Option<(&Arc<MappedFile>, u64)> {
-        match &self.repr {
-            BufferRepr::Owned(_) => None,
-            BufferRepr::Mapped { file, offset, .. } => Some((file, *offset as u64)),
-        }
-    }
-
     /// Writes the bytes to `out`. A mapped view is copied with `pread` in chunks rather than through the
     /// mapping, so streaming a large model's weights does not grow the resident set.
     pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {

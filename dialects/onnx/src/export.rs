@@ -86,7 +86,7 @@ pub struct ExportStats {
 
 /// The whole model as one `ModelProto`, every tensor embedded (`raw_data` views the IR's buffers, no
 /// copy). For writing files use [`export_file`], which streams and handles external data.
-pub fn to_model_proto(module: &Module, _opts: &ExportOptions) -> Result<ModelProto> {
+pub fn to_model_proto(module: &Module) -> Result<ModelProto> {
     Ok(build(module)?.model)
 }
 

@@ -166,7 +166,7 @@ fn text(m: &onnxqc_ir::Module) -> String {
 #[test]
 fn round_trip_is_lossless() {
     let first = import(&model(rich_graph(), 17));
-    let exported = to_model_proto(&first, &ExportOptions::default()).unwrap();
+    let exported = to_model_proto(&first).unwrap();
     let second = import(&exported);
     assert_eq!(text(&first), text(&second));
     // Nodes come out in a topological order; the optional input stays empty; names survive.
@@ -196,8 +196,8 @@ fn text_form_of_an_imported_model_reads_back() {
     let reparsed = onnxqc_ir::parse::parse_module(&printed, 0).unwrap();
     assert_eq!(text(&reparsed), printed);
     // And the reparsed module exports to the same model.
-    let a = to_model_proto(&m, &ExportOptions::default()).unwrap();
-    let b = to_model_proto(&reparsed, &ExportOptions::default()).unwrap();
+    let a = to_model_proto(&m).unwrap();
+    let b = to_model_proto(&reparsed).unwrap();
     assert_eq!(a, b);
 }
 
@@ -217,7 +217,7 @@ fn duplicate_outputs_get_their_own_names() {
     let ret = body.return_op().unwrap();
     let r = body.op(ret).operands()[0];
     body.set_operand(ret, 1, r);
-    let exported = to_model_proto(&m, &ExportOptions::default()).unwrap();
+    let exported = to_model_proto(&m).unwrap();
     let g = exported.graph.unwrap();
     let outs: Vec<&str> = g.output.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(outs, ["r", "r_copy"]);
@@ -310,7 +310,7 @@ fn weights_stay_mapped_and_external_data_round_trips() {
     export_file(&back.module, &embedded, &never).unwrap();
     let bytes = std::fs::read(&embedded).unwrap();
     let decoded = ModelProto::decode(Bytes::from(bytes)).unwrap();
-    assert_eq!(decoded, to_model_proto(&back.module, &never).unwrap());
+    assert_eq!(decoded, to_model_proto(&back.module).unwrap());
     assert_eq!(
         text(&import_file(&embedded).unwrap().module),
         text(&imported.module)
@@ -460,9 +460,7 @@ fn ops_without_an_onnx_form_are_refused_on_export() {
     let op = body.create_op("qc.observe", &[x], vec![], vec![]);
     let first = body.first_op(entry).unwrap();
     body.insert_before(first, op);
-    let e = to_model_proto(&m, &ExportOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e = to_model_proto(&m).unwrap_err().to_string();
     assert!(e.contains("qc.observe") && e.contains("lowering"), "{e}");
 }
 
