@@ -66,22 +66,9 @@ MODEL=$CACHE/big.onnx
 DATA=$CACHE/big.onnx.data
 SECTION="## ONNX round trip (1 GiB external data)"
 
-log() { printf '[onnx-bench] %s\n' "$*" >&2; }
-die() { printf '[onnx-bench] error: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-    else return 1
-    fi
-}
-
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    log "apt: installing $*"
-    as_root apt-get -o DPkg::Lock::Timeout=300 update -q >&2 || return 1
-    as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >&2
-}
+BENCH_TAG=onnx-bench
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # ------------------------------------------------------------------ tools -----
 if [ ! -x /usr/bin/time ]; then

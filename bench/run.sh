@@ -36,22 +36,9 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
 ONNXQC=$TARGET_DIR/release/onnxqc
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-    else return 1
-    fi
-}
-
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    log "apt: installing $*"
-    as_root apt-get -o DPkg::Lock::Timeout=300 update -q >&2 || return 1
-    as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@" >&2
-}
+BENCH_TAG=bench
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # ------------------------------------------------------------------ tools -----
 command -v python3 >/dev/null 2>&1 || die "python3 is required"

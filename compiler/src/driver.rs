@@ -102,13 +102,14 @@ pub struct Cli {
     pub weights: Option<PathBuf>,
 
     /// Store large tensors in an external data file: auto (when the input did, or the model passes
-    /// protobuf's 2 GiB limit), always, or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    pub external_data: ExternalDataArg,
+    /// protobuf's 2 GiB limit; the default), always, or never.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub external_data: Option<ExternalDataArg>,
 
-    /// Tensors of at least this many bytes go to the external data file (0: every non-empty tensor).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
-    pub external_data_threshold: usize,
+    /// Tensors of at least this many bytes go to the external data file (default 1024; 0: every
+    /// non-empty tensor).
+    #[arg(long, value_name = "BYTES")]
+    pub external_data_threshold: Option<usize>,
 
     /// Name of the external data file, relative to the output's folder (default: OUT.data).
     #[arg(long, value_name = "NAME")]
@@ -228,6 +229,15 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         }
     }
 
+    let external_flags = cli.external_data.is_some()
+        || cli.external_data_threshold.is_some()
+        || cli.external_data_file.is_some();
+    if external_flags && emit != Emit::Onnx {
+        return Err(UserError::msg(
+            "--external-data, --external-data-threshold and --external-data-file apply to ONNX output; \
+             give -o OUT.onnx or --emit=onnx",
+        ));
+    }
     let ops = onnxqc_passes::default_op_registry();
     let print_opts = PrintOptions {
         elide_resources: cli.elide_resources,
@@ -354,12 +364,14 @@ fn write_module(
         Emit::Onnx => {
             let path = cli.output.as_deref().expect("checked in run");
             let opts = ExportOptions {
-                external: match cli.external_data {
+                external: match cli.external_data.unwrap_or(ExternalDataArg::Auto) {
                     ExternalDataArg::Auto => ExternalData::Auto,
                     ExternalDataArg::Always => ExternalData::Always,
                     ExternalDataArg::Never => ExternalData::Never,
                 },
-                threshold: cli.external_data_threshold,
+                threshold: cli
+                    .external_data_threshold
+                    .unwrap_or(ExportOptions::default().threshold),
                 input_had_external,
                 data_file: cli.external_data_file.clone(),
                 ..ExportOptions::default()

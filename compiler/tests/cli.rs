@@ -199,6 +199,14 @@ fn text_ir_to_onnx_and_back() {
     let o = onnxqc(&[&input, "--emit=onnx"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("-o OUT.onnx"), "{}", stderr(&o));
+    // External-data options only mean something for ONNX output.
+    let o = onnxqc(&[&input, "--external-data=always"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("apply to ONNX output"),
+        "{}",
+        stderr(&o)
+    );
     let model = dir.join("m.onnx");
     let o = onnxqc(&[&input, "-passes=cse,dce", "-o", model.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -58,13 +58,7 @@ pub fn elided_resources(module: &Module, opts: &PrintOptions) -> Vec<(String, Te
         elide_resources: true,
         ..opts.clone()
     };
-    let mut p = Printer {
-        out: String::new(),
-        opts: &opts,
-        resources: vec![],
-        resource_keys: FxHashSet::default(),
-        elided: vec![],
-    };
+    let mut p = Printer::new(&opts);
     p.print_module(module);
     p.elided
 }
@@ -74,13 +68,7 @@ pub const ELIDED_RESOURCE: &str = "__elided__";
 
 /// Prints a module.
 pub fn print_module(module: &Module, opts: &PrintOptions) -> String {
-    let mut p = Printer {
-        out: String::new(),
-        opts,
-        resources: vec![],
-        resource_keys: FxHashSet::default(),
-        elided: vec![],
-    };
+    let mut p = Printer::new(opts);
     p.print_module(module);
     p.out
 }
@@ -137,13 +125,7 @@ pub fn print_attr(attr: &Attribute) -> String {
         elide_resources: true,
         ..PrintOptions::default()
     };
-    let mut p = Printer {
-        out: String::new(),
-        opts: &opts,
-        resources: vec![],
-        resource_keys: FxHashSet::default(),
-        elided: vec![],
-    };
+    let mut p = Printer::new(&opts);
     p.print_attr_value(attr, None);
     p.out
 }
@@ -155,6 +137,18 @@ struct Printer<'a> {
     resource_keys: FxHashSet<String>,
     /// Constants printed as `dense_resource<key>` without bytes (with `elide_resources`).
     elided: Vec<(String, TensorData)>,
+}
+
+impl<'a> Printer<'a> {
+    fn new(opts: &'a PrintOptions) -> Printer<'a> {
+        Printer {
+            out: String::new(),
+            opts,
+            resources: vec![],
+            resource_keys: FxHashSet::default(),
+            elided: vec![],
+        }
+    }
 }
 
 /// Names of the values of one function, assigned in print order.
