@@ -1,0 +1,1 @@
+//! Reading and writing tensors: `.npy`, `.npz` and ONNX `TensorProto` (`.pb`) files.
