@@ -215,7 +215,10 @@ impl Session {
     }
 
     /// Runs the model on named inputs; every graph input must be given.
-    pub fn run<K: AsRef<str>>(&self, inputs: impl IntoIterator<Item = (K, Tensor)>) -> Result<Outputs> {
+    pub fn run<K: AsRef<str>>(
+        &self,
+        inputs: impl IntoIterator<Item = (K, Tensor)>,
+    ) -> Result<Outputs> {
         self.run_impl(inputs, None)
     }
 

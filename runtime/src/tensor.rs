@@ -143,7 +143,9 @@ macro_rules! with_data {
 }
 
 /// A runtime element type: the link between a Rust type and its [`Data`] variant.
-pub trait Elem: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::Debug + 'static {
+pub trait Elem:
+    Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::Debug + 'static
+{
     const DTYPE: DType;
     fn slice(data: &Data) -> Option<&[Self]>;
     fn wrap(v: Vec<Self>) -> Data;
@@ -394,7 +396,12 @@ impl Tensor {
 
     /// Like [`Tensor::new`] for callers that computed the shape from the data (a mismatch is a bug).
     pub fn from_vec<T: Elem>(shape: Vec<usize>, v: Vec<T>) -> Tensor {
-        assert_eq!(numel(&shape), v.len(), "shape {shape:?} vs {} elements", v.len());
+        assert_eq!(
+            numel(&shape),
+            v.len(),
+            "shape {shape:?} vs {} elements",
+            v.len()
+        );
         Tensor {
             shape,
             data: Arc::new(T::wrap(v)),
@@ -516,7 +523,10 @@ impl Tensor {
     /// A tensor from an IR constant (copies: constants may live unaligned in a memory map).
     pub fn from_tensor_data(t: &TensorData) -> Result<Tensor> {
         let dtype = DType::from_scalar(t.elem).ok_or_else(|| {
-            RuntimeError::new(format!("{} tensors are not supported by the runtime", t.elem))
+            RuntimeError::new(format!(
+                "{} tensors are not supported by the runtime",
+                t.elem
+            ))
         })?;
         let bytes = t
             .bytes()
@@ -621,8 +631,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -665,7 +683,10 @@ mod tests {
 
     #[test]
     fn broadcast_and_axes() {
-        assert_eq!(broadcast_shapes(&[2, 1, 4], &[3, 1]).unwrap(), vec![2, 3, 4]);
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 4], &[3, 1]).unwrap(),
+            vec![2, 3, 4]
+        );
         assert!(broadcast_shapes(&[2, 3], &[4]).is_err());
         assert_eq!(norm_axis(-1, 3).unwrap(), 2);
         assert!(norm_axis(3, 3).is_err());

@@ -184,7 +184,8 @@ impl BuildCtx<'_> {
         match self.attr(name) {
             None => Ok(None),
             Some(Attribute::Tensor(t)) => Ok(Some(
-                Tensor::from_tensor_data(t).map_err(|e| e.context(format!("attribute '{name}'")))?,
+                Tensor::from_tensor_data(t)
+                    .map_err(|e| e.context(format!("attribute '{name}'")))?,
             )),
             Some(a) => Err(self.attr_err(name, "a tensor", a)),
         }
@@ -198,9 +199,13 @@ impl BuildCtx<'_> {
                 .regions()
                 .get(*i as usize)
                 .copied()
-                .ok_or_else(|| RuntimeError::new(format!("graph attribute '{name}' has no region"))),
+                .ok_or_else(|| {
+                    RuntimeError::new(format!("graph attribute '{name}' has no region"))
+                }),
             Some(a) => Err(self.attr_err(name, "a graph", a)),
-            None => Err(RuntimeError::new(format!("missing graph attribute '{name}'"))),
+            None => Err(RuntimeError::new(format!(
+                "missing graph attribute '{name}'"
+            ))),
         }
     }
 
@@ -235,7 +240,10 @@ impl BuildCtx<'_> {
 
     /// The declared type of operand `i`.
     pub fn input_type(&self, i: usize) -> Option<&Type> {
-        self.data().operands().get(i).map(|&v| self.body.value_type(v))
+        self.data()
+            .operands()
+            .get(i)
+            .map(|&v| self.body.value_type(v))
     }
 
     /// Compiles one of the op's sub-graphs into a plan whose inputs are the region's block arguments
@@ -247,7 +255,8 @@ impl BuildCtx<'_> {
     /// Compiles the region behind graph attribute `name`.
     pub fn compile_graph_attr(&self, name: &str) -> Result<Plan> {
         let r = self.attr_graph(name)?;
-        self.compile_region(r).map_err(|e| e.context(format!("sub-graph '{name}'")))
+        self.compile_region(r)
+            .map_err(|e| e.context(format!("sub-graph '{name}'")))
     }
 }
 
