@@ -58,9 +58,7 @@ def close(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
 
 
 # Self-made models whose ops the runtime does not execute (yet), with the reason.
-NOT_RUNNABLE = {
-    "local_functions": "calls a model-local function; the runtime does not inline functions yet",
-}
+NOT_RUNNABLE: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))

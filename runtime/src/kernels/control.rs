@@ -14,7 +14,7 @@ pub fn register(r: &mut Registry) {
     r.add("onnx.Scan", build_scan);
 }
 
-fn captured<'t>(inputs: &[Option<&'t Tensor>], operands: usize) -> Vec<Option<Tensor>> {
+fn captured(inputs: &[Option<&Tensor>], operands: usize) -> Vec<Option<Tensor>> {
     inputs[operands.min(inputs.len())..]
         .iter()
         .map(|t| t.cloned())
