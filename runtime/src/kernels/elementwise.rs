@@ -1266,23 +1266,133 @@ fn build_cast(b: &super::BuildCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
+/// numpy's legacy `RandomState` generator (MT19937 seeded with `init_genrand`), so that seeded
+/// training-mode Dropout draws the same mask as the ONNX reference implementation.
+struct Mt19937 {
+    mt: [u32; 624],
+    idx: usize,
+}
+
+impl Mt19937 {
+    fn new(seed: u32) -> Mt19937 {
+        let mut mt = [0u32; 624];
+        mt[0] = seed;
+        for i in 1..624 {
+            mt[i] = 1_812_433_253u32
+                .wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30))
+                .wrapping_add(i as u32);
+        }
+        Mt19937 { mt, idx: 624 }
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        if self.idx >= 624 {
+            for i in 0..624 {
+                let y = (self.mt[i] & 0x8000_0000) | (self.mt[(i + 1) % 624] & 0x7fff_ffff);
+                let mag = if y & 1 == 1 { 0x9908_b0df } else { 0 };
+                self.mt[i] = self.mt[(i + 397) % 624] ^ (y >> 1) ^ mag;
+            }
+            self.idx = 0;
+        }
+        let mut y = self.mt[self.idx];
+        self.idx += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+
+    /// A double in [0, 1) from 53 random bits, as numpy's `random_sample`.
+    fn next_f64(&mut self) -> f64 {
+        let a = (self.next_u32() >> 5) as f64;
+        let b = (self.next_u32() >> 6) as f64;
+        (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
+    }
+}
+
+/// A fresh seed for Dropout nodes without a `seed` attribute.
+fn random_seed() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
+        .unwrap_or(0);
+    nanos ^ COUNTER.fetch_add(0x9e37_79b9, Ordering::Relaxed)
+}
+
+/// Training-mode Dropout: zeroes each element with probability `ratio` and scales the rest by
+/// `1 / (1 - ratio)`. Returns the output and the keep mask.
+fn dropout_train(x: &Tensor, ratio: f64, seed: u32) -> Result<(Tensor, Tensor)> {
+    ensure!(
+        (0.0..1.0).contains(&ratio),
+        "ratio must be in [0, 1), got {ratio}"
+    );
+    let mut rng = Mt19937::new(seed);
+    let mask: Vec<bool> = (0..x.len()).map(|_| rng.next_f64() >= ratio).collect();
+    let scale = 1.0 / (1.0 - ratio);
+    // `x * mask * scale` as the reference computes it, so dropped NaNs and infinities stay NaN.
+    fn apply<R: Real>(x: R, keep: bool, scale: R) -> R {
+        x * R::c(keep as u8 as f64) * scale
+    }
+    let shape = x.shape().to_vec();
+    let z = mask.iter().copied();
+    let out = match x.data() {
+        Data::F32(v) => {
+            let s = scale as f32;
+            Tensor::from_vec(
+                shape.clone(),
+                v.iter().zip(z).map(|(&x, k)| apply(x, k, s)).collect(),
+            )
+        }
+        Data::F64(v) => Tensor::from_vec(
+            shape.clone(),
+            v.iter().zip(z).map(|(&x, k)| apply(x, k, scale)).collect(),
+        ),
+        Data::F16(_) | Data::BF16(_) => {
+            let s = scale as f32;
+            let v: Vec<f32> = x
+                .to_f32_vec()
+                .into_iter()
+                .zip(z)
+                .map(|(x, k)| apply(x, k, s))
+                .collect();
+            Tensor::from_vec(shape.clone(), v).cast(x.dtype())
+        }
+        d => bail!("expected a float tensor, got {}", d.dtype()),
+    };
+    Ok((out, Tensor::from_vec(shape, mask)))
+}
+
+/// A scalar input's value as f64 (`default` when absent).
+fn scalar_input(t: Option<&Tensor>, name: &str, default: f64) -> Result<f64> {
+    let Some(t) = t else { return Ok(default) };
+    ensure!(
+        t.len() == 1,
+        "'{name}' must be a scalar, got shape {:?}",
+        t.shape()
+    );
+    Ok(t.to_f64_vec()[0])
+}
+
 fn build_dropout(b: &super::BuildCtx) -> Result<Box<dyn Kernel>> {
     let with_mask = b.num_outputs() > 1;
     // Before opset 12 Dropout has no training mode: it is the identity at inference.
     let training_inputs = b.opset >= 12;
+    let seed = b.attr_int_opt("seed")?;
     Ok(kernel(move |_, inputs| {
         let x = input(inputs, 0)?;
         if training_inputs {
-            if let Some(t) = opt_input(inputs, 2) {
-                let training = t.to_f64_vec().first().is_some_and(|&v| v != 0.0);
-                let ratio = match opt_input(inputs, 1) {
-                    Some(r) => r.to_f64_vec().first().copied().unwrap_or(0.5),
-                    None => 0.5,
-                };
-                ensure!(
-                    !training || ratio == 0.0,
-                    "training-mode Dropout (random masking) is not supported; pass training_mode = false"
-                );
+            let training = scalar_input(opt_input(inputs, 2), "training_mode", 0.0)? != 0.0;
+            let ratio = scalar_input(opt_input(inputs, 1), "ratio", 0.5)?;
+            if training && ratio != 0.0 {
+                let seed = seed.map(|s| s as u32).unwrap_or_else(random_seed);
+                let (out, mask) = dropout_train(x, ratio, seed)?;
+                return Ok(if with_mask {
+                    vec![out, mask]
+                } else {
+                    vec![out]
+                });
             }
         }
         let mut outs = vec![x.clone()];
@@ -1696,6 +1806,22 @@ pub(crate) mod tests {
         }
         assert!(Num::modulo(f64::INFINITY, 2.0).is_nan());
         assert!(Num::modulo(1.0f64, 0.0).is_nan());
+    }
+
+    #[test]
+    fn mt19937_matches_numpy() {
+        // np.random.seed(0); np.random.uniform(0, 1, 3) and np.random.seed(42); ...
+        let mut rng = Mt19937::new(0);
+        let want = [0.5488135039273248, 0.7151893663724195, 0.6027633760716439];
+        for w in want {
+            assert_eq!(rng.next_f64(), w);
+        }
+        let mut rng = Mt19937::new(42);
+        assert_eq!(rng.next_f64(), 0.3745401188473625);
+        // Past the first 624-word refill.
+        let mut rng = Mt19937::new(0);
+        let v: Vec<f64> = (0..1000).map(|_| rng.next_f64()).collect();
+        assert_eq!(v[999], 0.6771411441114241);
     }
 
     #[test]
