@@ -230,7 +230,7 @@ fn copy_serial<T: Copy>(src: &[T], base: isize, shape: &[usize], strides: &[isiz
     }
     let n = shape[r - 1];
     let s = strides[r - 1];
-    if r >= 2 && s != 1 && s != 0 && n >= 8 {
+    if r >= 2 && s != 1 && s != 0 && n >= 2 {
         // The input's contiguous dimension is not the output's last one: a transpose. Reading rows of
         // the input and writing columns of the output (or the reverse) misses the cache on every
         // element, so go through square tiles that fit in L1.
@@ -265,7 +265,11 @@ fn copy_serial<T: Copy>(src: &[T], base: isize, shape: &[usize], strides: &[isiz
     }
 }
 
-/// The transpose case of [`copy_serial`]: dimension `j` (not the last) has input stride 1.
+/// The transpose case of [`copy_serial`]: dimension `j` (not the last) has input stride 1. Each tile
+/// is first gathered into a small buffer, one contiguous input run per output column, then written
+/// out one contiguous output run per row: every strided cache line is touched once and whole, which
+/// matters when the strides are powers of two and would otherwise evict each other from the cache.
+#[allow(clippy::needless_range_loop)]
 fn copy_tiled<T: Copy>(
     src: &[T],
     base: isize,
@@ -274,7 +278,9 @@ fn copy_tiled<T: Copy>(
     j: usize,
     out: &mut [T],
 ) {
-    const TILE: usize = 32;
+    // Runs of TA elements along the input's contiguous dimension, TB of them per tile.
+    const TA: usize = 128;
+    const TB: usize = 32;
     let r = shape.len();
     let ostr = crate::tensor::strides(shape);
     let (an, bn) = (shape[j], shape[r - 1]);
@@ -282,6 +288,7 @@ fn copy_tiled<T: Copy>(
     let others: Vec<usize> = (0..r - 1).filter(|&d| d != j).collect();
     let count: usize = others.iter().map(|&d| shape[d]).product();
     let mut idx = vec![0usize; others.len()];
+    let mut buf = [[src[base as usize]; TA]; TB];
     for _ in 0..count {
         let mut soff = base;
         let mut ooff = 0usize;
@@ -289,16 +296,26 @@ fn copy_tiled<T: Copy>(
             soff += idx[k] as isize * strides[d];
             ooff += idx[k] * ostr[d];
         }
-        for a0 in (0..an).step_by(TILE) {
-            let a1 = (a0 + TILE).min(an);
-            for b0 in (0..bn).step_by(TILE) {
-                let b1 = (b0 + TILE).min(bn);
-                for b in b0..b1 {
-                    // Contiguous run of the input along `j`, scattered down an output column.
-                    let s0 = (soff + b as isize * b_in) as usize;
-                    let col = &src[s0 + a0..s0 + a1];
-                    for (k, &v) in col.iter().enumerate() {
-                        out[ooff + (a0 + k) * a_out + b] = v;
+        for a0 in (0..an).step_by(TA) {
+            let ta = TA.min(an - a0);
+            for b0 in (0..bn).step_by(TB) {
+                let tb = TB.min(bn - b0);
+                for (bb, line) in buf.iter_mut().enumerate().take(tb) {
+                    let s0 = (soff + (b0 + bb) as isize * b_in) as usize + a0;
+                    line[..ta].copy_from_slice(&src[s0..s0 + ta]);
+                }
+                for aa in 0..ta {
+                    let o0 = ooff + (a0 + aa) * a_out + b0;
+                    let dst = &mut out[o0..o0 + tb];
+                    if let Ok(dst) = <&mut [T; TB]>::try_from(&mut *dst) {
+                        // Full tile: fixed trip counts, no bounds checks, fully unrolled.
+                        for (bb, y) in dst.iter_mut().enumerate() {
+                            *y = buf[bb][aa];
+                        }
+                    } else {
+                        for (bb, y) in dst.iter_mut().enumerate() {
+                            *y = buf[bb][aa];
+                        }
                     }
                 }
             }
@@ -1219,7 +1236,12 @@ fn build_pad(b: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 x.dtype()
             );
         }
-        let maps = pad_maps(x.shape(), &begin, &end, mode)?;
+        let Some(maps) = pad_maps(x.shape(), &begin, &end, mode)? else {
+            return Ok(vec![Tensor::zeros(
+                x.dtype(),
+                pad_shape(x.shape(), &begin, &end)?,
+            )]);
+        };
         let out =
             with_data!(x.data(), v => pad_typed(ctx, v, x.shape(), &maps, value, attr_value)?);
         Ok(vec![out])
@@ -1242,36 +1264,47 @@ fn pad_typed<T: Elem>(
     Ok(Tensor::from_vec(shape, out))
 }
 
-/// For each dimension, the input index of every output index (`None`: the constant). Negative pads
-/// crop first; the mode then pads the cropped range.
+/// The output shape of Pad (negative pads crop).
+fn pad_shape(shape: &[usize], begin: &[i64], end: &[i64]) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(shape.len());
+    for (d, &dim) in shape.iter().enumerate() {
+        let (pb, pe) = (begin[d] as i128, end[d] as i128);
+        let kept = dim as i128 - (-pb).max(0) - (-pe).max(0);
+        ensure!(
+            kept >= 0,
+            "pads {pb}/{pe} crop more than the {dim} elements of axis {d}"
+        );
+        let n = usize::try_from(dim as i128 + pb + pe)
+            .map_err(|_| RuntimeError::new(format!("pads {pb}/{pe} on axis {d} are too large")))?;
+        out.push(n);
+    }
+    checked_numel(&out)?;
+    Ok(out)
+}
+
+/// For each dimension, the input index of every output index (`None`: the constant), or `None`
+/// when the output is empty. Negative pads crop first; the mode then pads the cropped range.
+#[allow(clippy::type_complexity)]
 fn pad_maps(
     shape: &[usize],
     begin: &[i64],
     end: &[i64],
     mode: PadMode,
-) -> Result<Vec<Vec<Option<usize>>>> {
+) -> Result<Option<Vec<Vec<Option<usize>>>>> {
+    let out_shape = pad_shape(shape, begin, end)?;
+    if numel(&out_shape) == 0 {
+        return Ok(None);
+    }
     let mut maps = Vec::with_capacity(shape.len());
     for (d, &dim) in shape.iter().enumerate() {
         let (pb, pe) = (begin[d] as i128, end[d] as i128);
         let lo = (-pb).max(0);
-        let hi = dim as i128 - (-pe).max(0);
-        ensure!(
-            hi >= lo,
-            "pads {}/{} crop more than the {dim} elements of axis {d}",
-            pb,
-            pe
-        );
-        let kept = hi - lo;
-        let (pb, pe) = (pb.max(0), pe.max(0));
-        let out = kept + pb + pe;
-        ensure!(
-            out <= (1i128 << 40),
-            "pads {pb}/{pe} on axis {d} are too large"
-        );
-        if kept == 0 && out > 0 && mode != PadMode::Constant {
-            bail!("cannot pad an empty axis {d} in {mode:?} mode");
+        let kept = dim as i128 - lo - (-pe).max(0);
+        let pb = pb.max(0);
+        if kept == 0 && mode != PadMode::Constant {
+            bail!("cannot pad the empty axis {d} in {mode:?} mode");
         }
-        let map = (0..out)
+        let map = (0..out_shape[d] as i128)
             .map(|o| {
                 let i = o - pb;
                 let j = if (0..kept).contains(&i) {
@@ -1301,7 +1334,7 @@ fn pad_maps(
             .collect();
         maps.push(map);
     }
-    Ok(maps)
+    Ok(Some(maps))
 }
 
 fn pad_apply<T: Elem>(
@@ -1388,12 +1421,12 @@ fn build_depth_to_space(b: &BuildCtx) -> Result<Box<dyn Kernel>> {
     Ok(kernel(move |ctx, inputs| {
         let x = input(inputs, 0)?;
         let [n, c, h, w] = nchw(x)?;
+        let bb = bs.saturating_mul(bs);
         ensure!(
-            c % (bs * bs) == 0,
-            "channels {c} are not a multiple of blocksize² {}",
-            bs * bs
+            c % bb == 0,
+            "channels {c} are not a multiple of blocksize² ({bs}²)"
         );
-        let oc = c / (bs * bs);
+        let oc = c / bb;
         let hw = (h * w) as isize;
         // Output [n, oc, h, b1, w, b2] reads input channel (b1·b + b2)·oc + c (DCR) or c·b² + b1·b + b2
         // (CRD).
@@ -1419,6 +1452,10 @@ fn build_space_to_depth(b: &BuildCtx) -> Result<Box<dyn Kernel>> {
             "spatial size {h}x{w} is not a multiple of blocksize {bs}"
         );
         let (oh, ow) = (h / bs, w / bs);
+        let oc = bs
+            .checked_mul(bs)
+            .and_then(|bb| bb.checked_mul(c))
+            .ok_or_else(|| RuntimeError::new(format!("blocksize {bs} is too large")))?;
         let (chw, hw, wi, b) = (
             (c * h * w) as isize,
             (h * w) as isize,
@@ -1433,7 +1470,7 @@ fn build_space_to_depth(b: &BuildCtx) -> Result<Box<dyn Kernel>> {
             (vec![n, bs, bs, c, oh, ow], [chw, wi, 1, hw, b * wi, b])
         };
         let out = view_copy(ctx, x, 0, vshape, &vs);
-        Ok(vec![out.reshaped(vec![n, c * bs * bs, oh, ow])?])
+        Ok(vec![out.reshaped(vec![n, oc, oh, ow])?])
     }))
 }
 
@@ -1580,18 +1617,24 @@ mod tests {
 
     #[test]
     fn pad_modes() {
-        let maps = pad_maps(&[3], &[4], &[4], PadMode::Reflect).unwrap();
+        let maps = pad_maps(&[3], &[4], &[4], PadMode::Reflect)
+            .unwrap()
+            .unwrap();
         let m: Vec<usize> = maps[0].iter().map(|m| m.unwrap()).collect();
         // numpy.pad([0, 1, 2], 4, 'reflect')
         assert_eq!(m, vec![0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2]);
-        let maps = pad_maps(&[3], &[4], &[2], PadMode::Wrap).unwrap();
+        let maps = pad_maps(&[3], &[4], &[2], PadMode::Wrap).unwrap().unwrap();
         let m: Vec<usize> = maps[0].iter().map(|m| m.unwrap()).collect();
         assert_eq!(m, vec![2, 0, 1, 2, 0, 1, 2, 0, 1]);
-        let maps = pad_maps(&[4], &[-1], &[2], PadMode::Edge).unwrap();
+        let maps = pad_maps(&[4], &[-1], &[2], PadMode::Edge).unwrap().unwrap();
         let m: Vec<usize> = maps[0].iter().map(|m| m.unwrap()).collect();
         assert_eq!(m, vec![1, 2, 3, 3, 3]);
         assert!(pad_maps(&[2], &[-3], &[0], PadMode::Constant).is_err());
         assert!(pad_maps(&[0], &[1], &[0], PadMode::Edge).is_err());
+        // An empty output needs no maps, however large the pads on other axes.
+        let empty = pad_maps(&[0, 2], &[0, 1 << 50], &[0, 0], PadMode::Constant).unwrap();
+        assert!(empty.is_none());
+        assert!(pad_maps(&[1, 2], &[0, i64::MAX], &[0, i64::MAX], PadMode::Constant).is_err());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! Every reduction is brought to one shape, `[outer, r, inner]` reduced over the middle: size-1
 //! dimensions are dropped and neighbouring dimensions that are all kept or all reduced are merged, so
-//! "last axes", "all axes", "leading axes" and "one middle block" need no copy. Anything else (reduced
-//! blocks interleaved with kept ones) is first transposed into kept-then-reduced order.
+//! "last axes", "all axes", "leading axes" and "one middle block" are a single pass with no copy.
+//! Reduced blocks interleaved with kept ones take one pass per block, innermost first (a sum of
+//! partial sums, a max of partial maxima, ...), which reads the big input once and never transposes.
 //!
 //! With `inner == 1` each output is a contiguous row, folded with 16 independent lanes so the loop
 //! vectorises (rows too long for one thread are split across threads and the partial results merged).
@@ -18,7 +19,7 @@
 use half::{bf16, f16};
 use rayon::prelude::*;
 
-use super::movement::{axes_arg, for_rows, norm_axes, strided_copy, PAR_MIN};
+use super::movement::{axes_arg, for_rows, norm_axes, PAR_MIN};
 use super::{input, kernel, BuildCtx, Kernel, Registry};
 use crate::error::Result;
 use crate::tensor::{strides, Data, Tensor};
@@ -266,6 +267,35 @@ fn fold_lanes<A: Acc>(
     s
 }
 
+/// Max or min as one select per element, which vectorises (NaN-propagating comparisons do not):
+/// NaNs are only noted on the side, and any NaN makes the result NaN.
+#[inline(always)]
+fn fold_select<A: Acc>(row: &[A], init: A, pick: impl Fn(A, A) -> bool) -> A {
+    const L: usize = 16;
+    let mut acc = [init; L];
+    let mut nan = [false; L];
+    let chunks = row.chunks_exact(L);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for i in 0..L {
+            let x = c[i];
+            acc[i] = if pick(x, acc[i]) { x } else { acc[i] };
+            nan[i] |= x.is_nan();
+        }
+    }
+    let mut s = init;
+    for &x in rem.iter().chain(&acc) {
+        if pick(x, s) || x.is_nan() {
+            s = x;
+        }
+    }
+    if nan.iter().any(|&n| n) {
+        A::from_f64(f64::NAN)
+    } else {
+        s
+    }
+}
+
 fn row_raw<A: Acc>(row: &[A], raw: Raw) -> A {
     // One arm per fold so each loop is compiled for its own operation.
     match raw {
@@ -273,8 +303,8 @@ fn row_raw<A: Acc>(row: &[A], raw: Raw) -> A {
         Raw::SumAbs => fold_lanes(row, A::ZERO, |a, x| a.add(x.abs()), A::add),
         Raw::SumSq => fold_lanes(row, A::ZERO, |a, x| a.add(x.mul(x)), A::add),
         Raw::Prod => fold_lanes(row, A::ONE, |a, x| a.mul(x), A::mul),
-        Raw::Max => fold_lanes(row, A::LOWEST, A::max, A::max),
-        Raw::Min => fold_lanes(row, A::HIGHEST, A::min, A::min),
+        Raw::Max => fold_select(row, A::LOWEST, |x, a| x > a),
+        Raw::Min => fold_select(row, A::HIGHEST, |x, a| x < a),
     }
 }
 
@@ -285,15 +315,29 @@ fn zip_apply<A: Acc>(acc: &mut [A], row: &[A], f: impl Fn(A, A) -> A) {
     }
 }
 
-fn acc_cols<A: Acc>(acc: &mut [A], row: &[A], raw: Raw) {
+/// Like [`fold_select`] for columns: returns whether a NaN went by (the caller then patches those
+/// columns).
+#[inline(always)]
+fn select_cols<A: Acc>(acc: &mut [A], row: &[A], pick: impl Fn(A, A) -> bool) -> bool {
+    let mut nan = false;
+    for (a, &x) in acc.iter_mut().zip(row) {
+        *a = if pick(x, *a) { x } else { *a };
+        nan |= x.is_nan();
+    }
+    nan
+}
+
+/// Folds one row into column accumulators; true when the row held a NaN that max/min skipped.
+fn acc_cols<A: Acc>(acc: &mut [A], row: &[A], raw: Raw) -> bool {
     match raw {
         Raw::Sum => zip_apply(acc, row, |a, x| a.add(x)),
         Raw::SumAbs => zip_apply(acc, row, |a, x| a.add(x.abs())),
         Raw::SumSq => zip_apply(acc, row, |a, x| a.add(x.mul(x))),
         Raw::Prod => zip_apply(acc, row, |a, x| a.mul(x)),
-        Raw::Max => zip_apply(acc, row, A::max),
-        Raw::Min => zip_apply(acc, row, A::min),
+        Raw::Max => return select_cols(acc, row, |x, a| x > a),
+        Raw::Min => return select_cols(acc, row, |x, a| x < a),
     }
+    false
 }
 
 /// Turns the fold of `n` elements into the op's result.
@@ -319,32 +363,59 @@ fn sum_exp<A: Acc>(row: &[A], m: f64) -> f64 {
     row.iter().map(|x| (x.to_f64() - m).exp()).sum()
 }
 
-fn row_value<A: Acc>(row: &[A], op: ReduceOp) -> A {
-    if op == ReduceOp::LogSumExp {
-        let m = row_raw(row, Raw::Max).to_f64();
-        return lse(m, sum_exp(row, m));
+/// What one pass over one reduced block computes. The first pass folds the elements (|x|, x², ...);
+/// when the reduced axes form several blocks, later passes combine the partial results (a sum of
+/// partial sums of squares is a plain sum). LogSumExp composes with itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Fold(Raw),
+    Lse,
+}
+
+impl Stage {
+    fn first(op: ReduceOp) -> Stage {
+        match op {
+            ReduceOp::LogSumExp => Stage::Lse,
+            _ => Stage::Fold(Raw::of(op)),
+        }
     }
-    finish(op, row_raw(row, Raw::of(op)), row.len())
+
+    fn later(op: ReduceOp) -> Stage {
+        match Stage::first(op) {
+            Stage::Fold(Raw::SumAbs | Raw::SumSq) => Stage::Fold(Raw::Sum),
+            s => s,
+        }
+    }
+}
+
+fn row_value<A: Acc>(row: &[A], stage: Stage) -> A {
+    match stage {
+        Stage::Fold(raw) => row_raw(row, raw),
+        Stage::Lse => {
+            let m = row_raw(row, Raw::Max).to_f64();
+            lse(m, sum_exp(row, m))
+        }
+    }
 }
 
 /// [`row_value`] for one long row, split across threads.
-fn row_value_par<A: Acc>(row: &[A], op: ReduceOp) -> A {
+fn row_value_par<A: Acc>(row: &[A], stage: Stage) -> A {
     const CHUNK: usize = 1 << 14;
-    if op == ReduceOp::LogSumExp {
-        let m = row
+    match stage {
+        Stage::Fold(raw) => row
             .par_chunks(CHUNK)
-            .map(|c| row_raw(c, Raw::Max))
-            .reduce(|| A::LOWEST, A::max)
-            .to_f64();
-        let s: f64 = row.par_chunks(CHUNK).map(|c| sum_exp(c, m)).sum();
-        return lse(m, s);
+            .map(|c| row_raw(c, raw))
+            .reduce(|| raw.init(), |a, b| raw.merge(a, b)),
+        Stage::Lse => {
+            let m = row
+                .par_chunks(CHUNK)
+                .map(|c| row_raw(c, Raw::Max))
+                .reduce(|| A::LOWEST, A::max)
+                .to_f64();
+            let s: f64 = row.par_chunks(CHUNK).map(|c| sum_exp(c, m)).sum();
+            lse(m, s)
+        }
     }
-    let raw = Raw::of(op);
-    let v = row
-        .par_chunks(CHUNK)
-        .map(|c| row_raw(c, raw))
-        .reduce(|| raw.init(), |a, b| raw.merge(a, b));
-    finish(op, v, row.len())
 }
 
 /// Reduces columns `[j0, j0 + dst.len())` of block `o` of `x` (viewed as `[outer, r, inner]`).
@@ -355,49 +426,67 @@ fn reduce_cols<A: Acc>(
     inner: usize,
     j0: usize,
     dst: &mut [A],
-    op: ReduceOp,
+    stage: Stage,
 ) {
-    const TILE: usize = 1024;
+    // Accumulators for up to 32 KiB of columns: small enough to stay in L1/L2 while every row of the
+    // block streams past, long enough that each row is read in long contiguous runs.
+    let tile = (32 << 10) / std::mem::size_of::<A>();
     let width = dst.len();
-    for t0 in (0..width).step_by(TILE) {
-        let w = TILE.min(width - t0);
+    for t0 in (0..width).step_by(tile) {
+        let w = tile.min(width - t0);
         let d = &mut dst[t0..t0 + w];
         let row = |k: usize| {
             let s = (o * r + k) * inner + j0 + t0;
             &x[s..s + w]
         };
-        if op == ReduceOp::LogSumExp {
-            d.fill(A::LOWEST);
-            for k in 0..r {
-                acc_cols(d, row(k), Raw::Max);
-            }
-            let m: Vec<f64> = d.iter().map(|v| v.to_f64()).collect();
-            let mut s = vec![0f64; w];
-            for k in 0..r {
-                for ((s, x), &m) in s.iter_mut().zip(row(k)).zip(&m) {
-                    *s += (x.to_f64() - m).exp();
+        match stage {
+            Stage::Fold(raw) => {
+                d.fill(raw.init());
+                let mut nan = false;
+                for k in 0..r {
+                    nan |= acc_cols(d, row(k), raw);
+                }
+                if nan {
+                    patch_nan(d, r, row);
                 }
             }
-            for ((y, &m), &s) in d.iter_mut().zip(&m).zip(&s) {
-                *y = lse(m, s);
-            }
-        } else {
-            let raw = Raw::of(op);
-            d.fill(raw.init());
-            for k in 0..r {
-                acc_cols(d, row(k), raw);
-            }
-            if matches!(op, ReduceOp::Mean | ReduceOp::L2 | ReduceOp::LogSum) {
-                for y in d.iter_mut() {
-                    *y = finish(op, *y, r);
+            Stage::Lse => {
+                d.fill(A::LOWEST);
+                let mut nan = false;
+                for k in 0..r {
+                    nan |= acc_cols(d, row(k), Raw::Max);
+                }
+                if nan {
+                    patch_nan(d, r, row);
+                }
+                let m: Vec<f64> = d.iter().map(|v| v.to_f64()).collect();
+                let mut s = vec![0f64; w];
+                for k in 0..r {
+                    for ((s, x), &m) in s.iter_mut().zip(row(k)).zip(&m) {
+                        *s += (x.to_f64() - m).exp();
+                    }
+                }
+                for ((y, &m), &s) in d.iter_mut().zip(&m).zip(&s) {
+                    *y = lse(m, s);
                 }
             }
         }
     }
 }
 
+/// Makes every column that saw a NaN NaN (the max/min fast path skipped them).
+fn patch_nan<'x, A: Acc>(d: &mut [A], r: usize, row: impl Fn(usize) -> &'x [A]) {
+    for k in 0..r {
+        for (y, &x) in d.iter_mut().zip(row(k)) {
+            if x.is_nan() {
+                *y = x;
+            }
+        }
+    }
+}
+
 /// Reduces `x`, viewed as `[outer, r, inner]`, over the middle axis into `outer × inner` values.
-fn reduce_core<A: Acc>(x: &[A], outer: usize, r: usize, inner: usize, op: ReduceOp) -> Vec<A> {
+fn reduce_core<A: Acc>(x: &[A], outer: usize, r: usize, inner: usize, stage: Stage) -> Vec<A> {
     let n = outer * inner;
     let mut out = vec![A::ZERO; n];
     let work = n.saturating_mul(r.max(1));
@@ -406,16 +495,16 @@ fn reduce_core<A: Acc>(x: &[A], outer: usize, r: usize, inner: usize, op: Reduce
     if inner == 1 {
         if parallel && outer < threads {
             for (o, y) in out.iter_mut().enumerate() {
-                *y = row_value_par(&x[o * r..(o + 1) * r], op);
+                *y = row_value_par(&x[o * r..(o + 1) * r], stage);
             }
         } else {
             for_rows(&mut out, 1, work, |o, y| {
-                y[0] = row_value(&x[o * r..(o + 1) * r], op)
+                y[0] = row_value(&x[o * r..(o + 1) * r], stage)
             });
         }
     } else if !parallel || outer >= 2 * threads {
         for_rows(&mut out, inner, work, |o, dst| {
-            reduce_cols(x, o, r, inner, 0, dst, op)
+            reduce_cols(x, o, r, inner, 0, dst, stage)
         });
     } else {
         // Few blocks: split each block's columns across threads instead.
@@ -423,85 +512,77 @@ fn reduce_core<A: Acc>(x: &[A], outer: usize, r: usize, inner: usize, op: Reduce
         for (o, dst) in out.chunks_mut(inner).enumerate() {
             dst.par_chunks_mut(seg)
                 .enumerate()
-                .for_each(|(s, d)| reduce_cols(x, o, r, inner, s * seg, d, op));
+                .for_each(|(s, d)| reduce_cols(x, o, r, inner, s * seg, d, stage));
         }
     }
     out
 }
 
-/// How a reduction runs on a given input shape.
+/// How a reduction runs on a given input shape: one `[outer, r, inner]` pass per block of reduced
+/// dimensions, innermost block first, so interleaved axes need no transposed copy.
 struct Layout {
-    outer: usize,
-    r: usize,
-    inner: usize,
-    /// A transposing view (shape, strides) that brings kept dimensions before reduced ones, when the
-    /// reduced dimensions are not one contiguous block.
-    permute: Option<(Vec<usize>, Vec<isize>)>,
+    passes: Vec<(usize, usize, usize)>,
+    /// Number of elements reduced into each output (the mean's divisor).
+    count: usize,
 }
 
 impl Layout {
     fn new(shape: &[usize], reduced: &[bool]) -> Layout {
         // Merge neighbours of the same kind; size-1 dimensions belong to neither.
         let mut groups: Vec<(bool, usize)> = vec![];
+        let push = |groups: &mut Vec<(bool, usize)>, red: bool, d: usize| match groups.last_mut() {
+            Some((gr, gd)) if *gr == red => *gd *= d,
+            _ => groups.push((red, d)),
+        };
         for (&d, &red) in shape.iter().zip(reduced) {
-            if d == 1 {
-                continue;
-            }
-            match groups.last_mut() {
-                Some((gr, gd)) if *gr == red => *gd *= d,
-                _ => groups.push((red, d)),
+            if d != 1 {
+                push(&mut groups, red, d);
             }
         }
         let prod = |g: &[(bool, usize)]| g.iter().map(|x| x.1).product::<usize>();
-        let red_groups: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].0).collect();
-        match red_groups[..] {
-            [] => Layout {
-                outer: prod(&groups),
-                r: 1,
-                inner: 1,
-                permute: None,
-            },
-            [p] => Layout {
-                outer: prod(&groups[..p]),
-                r: groups[p].1,
-                inner: prod(&groups[p + 1..]),
-                permute: None,
-            },
-            _ => {
-                let st = strides(shape);
-                let order: Vec<usize> = (0..shape.len())
-                    .filter(|&d| !reduced[d])
-                    .chain((0..shape.len()).filter(|&d| reduced[d]))
-                    .collect();
-                let vshape: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
-                let vs: Vec<isize> = order.iter().map(|&d| st[d] as isize).collect();
-                let r: usize = (0..shape.len())
-                    .filter(|&d| reduced[d])
-                    .map(|d| shape[d])
-                    .product();
-                let kept: usize = (0..shape.len())
-                    .filter(|&d| !reduced[d])
-                    .map(|d| shape[d])
-                    .product();
-                Layout {
-                    outer: kept,
-                    r,
-                    inner: 1,
-                    permute: Some((vshape, vs)),
-                }
+        let mut passes = vec![];
+        while let Some(p) = groups.iter().rposition(|g| g.0) {
+            passes.push((prod(&groups[..p]), groups[p].1, prod(&groups[p + 1..])));
+            // The block is gone; its kept neighbours now touch and merge.
+            let rest: Vec<(bool, usize)> = groups[..p]
+                .iter()
+                .chain(&groups[p + 1..])
+                .copied()
+                .collect();
+            groups.clear();
+            for (red, d) in rest {
+                push(&mut groups, red, d);
             }
         }
+        if passes.is_empty() {
+            // Nothing reduced: every element is its own group (this still applies |x|, x², ...).
+            passes.push((prod(&groups), 1, 1));
+        }
+        let count = (0..shape.len())
+            .filter(|&d| reduced[d])
+            .map(|d| shape[d])
+            .product();
+        Layout { passes, count }
     }
 
     fn run<A: Acc>(&self, x: &[A], op: ReduceOp) -> Vec<A> {
-        match &self.permute {
-            None => reduce_core(x, self.outer, self.r, self.inner, op),
-            Some((shape, st)) => {
-                let mut t = vec![A::ZERO; x.len()];
-                strided_copy(x, 0, shape, st, &mut t);
-                reduce_core(&t, self.outer, self.r, self.inner, op)
+        let mut cur: Option<Vec<A>> = None;
+        for (i, &(outer, r, inner)) in self.passes.iter().enumerate() {
+            let stage = if i == 0 {
+                Stage::first(op)
+            } else {
+                Stage::later(op)
+            };
+            let src = cur.as_deref().unwrap_or(x);
+            cur = Some(reduce_core(src, outer, r, inner, stage));
+        }
+        let mut out = cur.expect("at least one pass");
+        if matches!(op, ReduceOp::Mean | ReduceOp::L2 | ReduceOp::LogSum) {
+            for y in &mut out {
+                *y = finish(op, *y, self.count);
             }
         }
+        out
     }
 }
 
@@ -703,7 +784,14 @@ mod tests {
             v[17] = f32::NAN;
             v
         });
-        let m = reduce(&t, &[0], false, ReduceOp::Max).unwrap();
-        assert!(m.f32s().unwrap()[0].is_nan());
+        for op in [ReduceOp::Max, ReduceOp::Min, ReduceOp::LogSumExp] {
+            let m = reduce(&t, &[0], false, op).unwrap();
+            assert!(m.f32s().unwrap()[0].is_nan(), "{op:?}");
+            // The same column-wise: only the column holding the NaN is NaN.
+            let c = t.reshaped(vec![4, 10]).unwrap();
+            let m = reduce(&c, &[0], false, op).unwrap();
+            let nans: Vec<bool> = m.f32s().unwrap().iter().map(|v| v.is_nan()).collect();
+            assert_eq!(nans, (0..10).map(|j| j == 7).collect::<Vec<_>>(), "{op:?}");
+        }
     }
 }
