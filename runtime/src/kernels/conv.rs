@@ -1459,3 +1459,111 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod session_tests {
+    use crate::tensor::{numel, DType, Tensor};
+    use crate::Session;
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// A constant as a text-IR literal (hex, so values are exact).
+    fn literal(t: &Tensor) -> String {
+        let hex: String = crate::tensor::encode_le(t.data())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        format!("dense<\"0x{hex}\"> : {}", ty(t.shape(), t.dtype()))
+    }
+
+    fn ty(shape: &[usize], dtype: DType) -> String {
+        let dims: String = shape.iter().map(|d| format!("{d}x")).collect();
+        format!("tensor<{dims}{}>", dtype.scalar())
+    }
+
+    /// Runs `op` on x, w, b with w and b either constants of the graph or fed inputs.
+    fn run(op: &str, attrs: &str, x: &Tensor, w: &Tensor, b: &Tensor, consts: bool) -> Tensor {
+        let (xt, wt, bt) = (
+            ty(x.shape(), x.dtype()),
+            ty(w.shape(), w.dtype()),
+            ty(b.shape(), b.dtype()),
+        );
+        let (args, defs) = if consts {
+            (
+                String::new(),
+                format!(
+                    "%w = \"onnx.Constant\"() {{value = {}}} : () -> {wt}\n  %b = \"onnx.Constant\"() {{value = {}}} : () -> {bt}",
+                    literal(w),
+                    literal(b)
+                ),
+            )
+        } else {
+            (format!(", %w: {wt}, %b: {bt}"), String::new())
+        };
+        let text = format!(
+            "func.func @main(%x: {xt}{args}) -> tensor<*x{}> {{
+  {defs}
+  %y = \"onnx.{op}\"(%x, %w, %b) {{{attrs}}} : ({xt}, {wt}, {bt}) -> tensor<*x{}>
+  func.return %y : tensor<*x{}>
+}}",
+            x.dtype().scalar(),
+            x.dtype().scalar(),
+            x.dtype().scalar()
+        );
+        let m = onnxqc_ir::parse::parse_module(&text, 0).expect("test IR parses");
+        let s = Session::new(&m).unwrap();
+        let mut inputs = vec![("x", x.clone())];
+        if !consts {
+            inputs.push(("w", w.clone()));
+            inputs.push(("b", b.clone()));
+        }
+        s.run(inputs).unwrap().into_vec().remove(0).1
+    }
+
+    #[test]
+    fn constant_weights_give_the_same_results() {
+        let mut seed = 21u64;
+        let mut rand = |shape: Vec<usize>, dtype: DType| {
+            let v: Vec<f32> = (0..numel(&shape)).map(|_| lcg(&mut seed)).collect();
+            Tensor::from_vec(shape, v).cast(dtype)
+        };
+        for dtype in [DType::F32, DType::F16, DType::F64] {
+            for (op, attrs, xs, ws, bs) in [
+                (
+                    "Conv",
+                    "pads = [1, 1, 1, 1]",
+                    vec![1, 4, 6, 6],
+                    vec![6, 4, 3, 3],
+                    6,
+                ),
+                (
+                    "Conv",
+                    "group = 4, strides = [2, 2]",
+                    vec![2, 4, 7, 7],
+                    vec![4, 1, 3, 3],
+                    4,
+                ),
+                (
+                    "ConvTranspose",
+                    "strides = [2, 2], group = 2",
+                    vec![1, 4, 3, 3],
+                    vec![4, 3, 2, 2],
+                    6,
+                ),
+            ] {
+                let x = rand(xs, dtype);
+                let w = rand(ws, dtype);
+                let b = rand(vec![bs], dtype);
+                let fed = run(op, attrs, &x, &w, &b, false);
+                let folded = run(op, attrs, &x, &w, &b, true);
+                assert_eq!(fed.dtype(), dtype);
+                assert_eq!(fed, folded, "{op} {attrs} {dtype}");
+            }
+        }
+    }
+}

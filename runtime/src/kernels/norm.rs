@@ -655,4 +655,53 @@ mod tests {
         let (a, b) = fold_batch_norm(&[2.0], &[1.0], &[3.0], &[4.0 - 1e-5], 1e-5);
         assert!((a[0] - 1.0).abs() < 1e-6 && (b[0] + 2.0).abs() < 1e-6);
     }
+
+    #[test]
+    fn batch_norm_constant_parameters_fold() {
+        let vec3 = |v: [f32; 3]| {
+            let hex: String = v
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            format!("dense<\"0x{hex}\"> : tensor<3xf32>")
+        };
+        let params = [
+            [1.0, 2.0, 0.5],
+            [0.0, -1.0, 3.0],
+            [0.5, 0.0, -2.0],
+            [1.0, 4.0, 0.25],
+        ];
+        let defs: String = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "  %p{i} = \"onnx.Constant\"() {{value = {}}} : () -> tensor<3xf32>\n",
+                    vec3(*p)
+                )
+            })
+            .collect();
+        let text = format!(
+            "func.func @main(%x: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {{
+{defs}  %y = \"onnx.BatchNormalization\"(%x, %p0, %p1, %p2, %p3) {{epsilon = 0.0}} : (tensor<2x3x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x2xf32>
+  func.return %y : tensor<2x3x2xf32>
+}}"
+        );
+        let m = onnxqc_ir::parse::parse_module(&text, 0).expect("test IR parses");
+        let s = crate::Session::new(&m).unwrap();
+        let mut seed = 5u64;
+        let x: Vec<f32> = (0..12).map(|_| lcg(&mut seed)).collect();
+        let y = s
+            .run([("x", Tensor::from_vec(vec![2, 3, 2], x.clone()))])
+            .unwrap()
+            .into_vec()
+            .remove(0)
+            .1;
+        for (i, (&g, &v)) in y.f32s().unwrap().iter().zip(&x).enumerate() {
+            let c = (i / 2) % 3;
+            let want = (v - params[2][c]) / params[3][c].sqrt() * params[0][c] + params[1][c];
+            assert!((g - want).abs() < 1e-5, "[{i}] {g} vs {want}");
+        }
+    }
 }
