@@ -529,14 +529,49 @@ fn gather_nearest<T: Copy + Send + Sync>(
     maps: &[AxisMap],
     extrapolation: T,
 ) -> Vec<T> {
+    let total: usize = maps.iter().map(|m| m.out_len).product();
+    let mut out = vec![extrapolation; total];
+    gather_nearest_into(src, in_shape, maps, extrapolation, &mut out);
+    out
+}
+
+/// Writes every element of `src` `K` times in a row into `out` (integer-factor upsampling of the
+/// last axis), in fixed-size stores the compiler can vectorise.
+fn repeat_into<T: Copy, const K: usize>(out: &mut [T], src: &[T]) {
+    for (c, &v) in out.chunks_exact_mut(K).zip(src) {
+        let c: &mut [T; K] = c.try_into().expect("K elements");
+        *c = [v; K];
+    }
+}
+
+/// [`repeat_into`] for the most common factor, 2, four source elements at a time so the
+/// duplication becomes vector shuffles.
+fn repeat2_into<T: Copy>(out: &mut [T], src: &[T]) {
+    for (o, s) in out.chunks_exact_mut(8).zip(src.chunks_exact(4)) {
+        let o: &mut [T; 8] = o.try_into().expect("8 elements");
+        *o = [s[0], s[0], s[1], s[1], s[2], s[2], s[3], s[3]];
+    }
+    let done = src.len() / 4 * 4;
+    repeat_into::<T, 2>(&mut out[2 * done..], &src[done..]);
+}
+
+/// [`gather_nearest`] into `out`, which holds exactly the output's elements.
+fn gather_nearest_into<T: Copy + Send + Sync>(
+    src: &[T],
+    in_shape: &[usize],
+    maps: &[AxisMap],
+    extrapolation: T,
+    out: &mut [T],
+) {
     let r = in_shape.len();
     let out_shape: Vec<usize> = maps.iter().map(|m| m.out_len).collect();
     let total = numel(&out_shape);
     if total == 0 {
-        return vec![];
+        return;
     }
     if r == 0 {
-        return src.to_vec();
+        out.copy_from_slice(src);
+        return;
     }
     let st = strides(in_shape);
     let offs: Vec<Vec<usize>> = maps
@@ -582,8 +617,15 @@ fn gather_nearest<T: Copy + Send + Sync>(
             let o = &mut out[k * w..(k + 1) * w];
             if let Some(f) = run {
                 let srow = &src[base..base + w / f];
-                for (chunk, &v) in o.chunks_exact_mut(f).zip(srow) {
-                    chunk.fill(v);
+                match f {
+                    2 => repeat2_into(o, srow),
+                    3 => repeat_into::<T, 3>(o, srow),
+                    4 => repeat_into::<T, 4>(o, srow),
+                    _ => {
+                        for (chunk, &v) in o.chunks_exact_mut(f).zip(srow) {
+                            chunk.fill(v);
+                        }
+                    }
                 }
             } else {
                 for (j, x) in o.iter_mut().enumerate() {
@@ -597,16 +639,14 @@ fn gather_nearest<T: Copy + Send + Sync>(
             prev = Some((k, base));
         }
     };
-    let mut out = vec![extrapolation; total];
     if total >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
         let per = rows.div_ceil(rayon::current_num_threads() * 4).max(1);
         out.par_chunks_mut(per * w)
             .enumerate()
             .for_each(|(c, o)| fill_rows(c * per, o));
     } else {
-        fill_rows(0, &mut out);
+        fill_rows(0, out);
     }
-    out
 }
 
 /// Elements above which the data passes use several threads.
@@ -655,30 +695,32 @@ fn interp_axis<F: Real>(
     let mut out = vec![F::default(); total];
     let parallel = total * taps >= PARALLEL_MIN && rayon::current_num_threads() > 1;
     if inner == 1 {
-        // Along the last axis: one output element per (outer, o), a short dot product.
-        let one = |i: usize| -> F {
-            let (b, o) = (i / n_out, i % n_out);
-            if map.is_outside(o) {
-                return extrapolation;
+        // Along the last axis: short dot products over one source line per output line.
+        let line = |b: usize, dst: &mut [F]| {
+            let srow = &src[b * n_in..(b + 1) * n_in];
+            for (o, d) in dst.iter_mut().enumerate() {
+                if map.is_outside(o) {
+                    *d = extrapolation;
+                    continue;
+                }
+                let idx = &map.idx[o * taps..(o + 1) * taps];
+                let w = &wts[o * taps..(o + 1) * taps];
+                let mut acc = w[0] * srow[idx[0]];
+                for k in 1..taps {
+                    acc = acc + w[k] * srow[idx[k]];
+                }
+                *d = acc;
             }
-            let row = &src[b * n_in..(b + 1) * n_in];
-            let (idx, w) = (
-                &map.idx[o * taps..(o + 1) * taps],
-                &wts[o * taps..(o + 1) * taps],
-            );
-            let mut acc = w[0] * row[idx[0]];
-            for k in 1..taps {
-                acc = acc + w[k] * row[idx[k]];
-            }
-            acc
         };
         if parallel {
-            out.par_iter_mut()
-                .with_min_len(4096)
+            out.par_chunks_mut(n_out)
+                .with_min_len((4096 / n_out).max(1))
                 .enumerate()
-                .for_each(|(i, d)| *d = one(i));
+                .for_each(|(b, d)| line(b, d));
         } else {
-            out.iter_mut().enumerate().for_each(|(i, d)| *d = one(i));
+            out.chunks_exact_mut(n_out)
+                .enumerate()
+                .for_each(|(b, d)| line(b, d));
         }
     } else if parallel {
         out.par_chunks_mut(inner)
@@ -702,7 +744,15 @@ fn interp_separable<F: Real>(
 ) -> Vec<F> {
     let mut shape = in_shape.to_vec();
     let mut cur = src;
-    for (axis, m) in maps.iter().enumerate() {
+    // The last axis's pass gathers element by element while the others move whole contiguous
+    // lines: run it while the tensor is smallest (first when it upsamples, last otherwise).
+    let r = maps.len();
+    let mut order: Vec<usize> = (0..r).collect();
+    if r > 1 && maps[r - 1].out_len > maps[r - 1].in_len {
+        order.rotate_right(1);
+    }
+    for axis in order {
+        let m = &maps[axis];
         if m.is_identity() {
             continue;
         }
@@ -738,7 +788,7 @@ fn two_taps(m: &AxisMap) -> Vec<(usize, usize, f32, f32)> {
 /// The image path (f32): bilinear (or nearest) over the last two axes, plane by plane. Output rows
 /// are blends of two horizontally interpolated source rows; those are computed once each and kept
 /// while consecutive output rows read them.
-fn resize_planes(src: &[f32], in_shape: &[usize], maps: &[AxisMap]) -> Vec<f32> {
+fn resize_planes(src: &[f32], in_shape: &[usize], maps: &[AxisMap], out: &mut [f32]) {
     let r = maps.len();
     let (hmap, wmap) = if r >= 2 {
         (maps[r - 2].clone(), &maps[r - 1])
@@ -750,7 +800,7 @@ fn resize_planes(src: &[f32], in_shape: &[usize], maps: &[AxisMap]) -> Vec<f32> 
     let planes: usize = in_shape[..r.saturating_sub(2)].iter().product();
     let total = planes * h_out * w_out;
     if total == 0 {
-        return vec![];
+        return;
     }
     let xt = two_taps(wmap);
     let yt = two_taps(&hmap);
@@ -806,7 +856,6 @@ fn resize_planes(src: &[f32], in_shape: &[usize], maps: &[AxisMap]) -> Vec<f32> 
             }
         }
     };
-    let mut out = vec![0f32; total];
     let threads = rayon::current_num_threads();
     let plane_out = h_out * w_out;
     if total >= PARALLEL_MIN && threads > 1 {
@@ -826,7 +875,6 @@ fn resize_planes(src: &[f32], in_shape: &[usize], maps: &[AxisMap]) -> Vec<f32> 
             band(&src[p * h_in * w_in..(p + 1) * h_in * w_in], 0, po);
         }
     }
-    out
 }
 
 /// The plain version: every output element as the sum over all combinations of its taps on every
@@ -895,7 +943,9 @@ fn interpolate<T: Elem>(
     if matches!(T::DTYPE, DType::F32 | DType::F16 | DType::BF16) {
         let x: Vec<f32> = src.iter().map(|v| v.to_f32()).collect();
         let y = if plane_path_applies(maps) {
-            resize_planes(&x, in_shape, maps)
+            let mut y = vec![0f32; maps.iter().map(|m| m.out_len).product()];
+            resize_planes(&x, in_shape, maps, &mut y);
+            y
         } else {
             interp_separable(x, in_shape, maps, extrapolation as f32)
         };
@@ -911,9 +961,12 @@ fn interpolate_f32(
     in_shape: &[usize],
     maps: &[AxisMap],
     extrapolation: f32,
+    ctx: &mut RunCtx,
 ) -> Vec<f32> {
     if plane_path_applies(maps) {
-        resize_planes(src, in_shape, maps)
+        let mut y = ctx.alloc_f32(maps.iter().map(|m| m.out_len).product());
+        resize_planes(src, in_shape, maps, &mut y);
+        y
     } else {
         interp_separable(src.to_vec(), in_shape, maps, extrapolation)
     }
@@ -925,7 +978,7 @@ fn present<'t>(inputs: &[Option<&'t Tensor>], i: usize) -> Option<&'t Tensor> {
 }
 
 impl Kernel for Resize {
-    fn run(&self, _ctx: &mut RunCtx, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    fn run(&self, ctx: &mut RunCtx, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         let a = &self.attrs;
         let x = input(inputs, 0)?;
         let shape = x.shape();
@@ -1005,19 +1058,21 @@ impl Kernel for Resize {
             return Ok(vec![x.clone()]);
         }
         let ext = a.extrapolation;
-        let out = if a.mode == Mode::Nearest {
-            with_data!(x.data(), v => Tensor::from_vec(
+        let out = match (a.mode, x.data()) {
+            (Mode::Nearest, Data::F32(v)) => {
+                let mut y = ctx.alloc_f32(numel(&out_shape));
+                gather_nearest_into(v, shape, &maps, ext as f32, &mut y);
+                Tensor::from_vec(out_shape, y)
+            }
+            (Mode::Nearest, d) => with_data!(d, v => Tensor::from_vec(
                 out_shape,
                 gather_nearest(v, shape, &maps, elem_from_f64(ext)),
-            ))
-        } else {
-            match x.data() {
-                Data::F32(v) => {
-                    Tensor::from_vec(out_shape, interpolate_f32(v, shape, &maps, ext as f32))
-                }
-                d => {
-                    with_data!(d, v => Tensor::from_vec(out_shape, interpolate(v, shape, &maps, ext)))
-                }
+            )),
+            (_, Data::F32(v)) => {
+                Tensor::from_vec(out_shape, interpolate_f32(v, shape, &maps, ext as f32, ctx))
+            }
+            (_, d) => {
+                with_data!(d, v => Tensor::from_vec(out_shape, interpolate(v, shape, &maps, ext)))
             }
         };
         Ok(vec![out])
@@ -1222,7 +1277,8 @@ mod tests {
                     .num_threads(threads)
                     .build()
                     .unwrap();
-                let g = pool.install(|| interpolate_f32(&s32, &shape, &maps, 7.5));
+                let g = pool
+                    .install(|| interpolate_f32(&s32, &shape, &maps, 7.5, &mut RunCtx::new(None)));
                 close(&g.iter().map(|&v| v as f64).collect::<Vec<_>>(), 1e-5);
             }
             // Integers: rounded half to even and saturated.
@@ -1272,13 +1328,29 @@ mod tests {
                 if mode == Mode::Nearest {
                     gather_nearest(&src, &shape, &maps, 0.0)
                 } else {
-                    interpolate_f32(&src, &shape, &maps, 0.0)
+                    interpolate_f32(&src, &shape, &maps, 0.0, &mut RunCtx::new(None))
                 }
             });
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 assert!((*g as f64 - w).abs() < 1e-5, "{mode:?} {coord:?} {shape:?}");
             }
+        }
+        // Integer factors with floor rounding: runs of repeated elements.
+        for k in [2usize, 3, 4, 5] {
+            let mut a = attrs(Mode::Nearest, Coord::Asymmetric);
+            a.rounding = Rounding::Floor;
+            let shape = [2, 3, 7, 9];
+            let maps = maps_for(
+                &a,
+                &shape,
+                Some(&[1.0, 1.0, k as f64, k as f64]),
+                None,
+                None,
+            );
+            let src: Vec<f64> = (0..numel(&shape)).map(|_| lcg(&mut seed)).collect();
+            let want = resize_reference(&src, &shape, &maps, 0.0);
+            assert_eq!(gather_nearest(&src, &shape, &maps, 0.0), want, "x{k}");
         }
     }
 
