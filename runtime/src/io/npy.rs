@@ -5,16 +5,20 @@
 //! 2.0 (4-byte header length) and 3.0 (UTF-8 header) are read; Fortran-order arrays are transposed to
 //! the runtime's C order; big-endian dtypes are byte-swapped. Files are written exactly as numpy
 //! writes them (version 1.0 unless the header needs 2.0, same padding), so `np.save` and
-//! [`encode_npy`] give identical bytes.
+//! [`encode_npy`] give identical bytes. Data streams through a small buffer in both directions, so a
+//! large array is never held twice (as bytes and as elements).
 //!
 //! numpy has no bfloat16: `ml_dtypes.bfloat16` arrays are saved as 2-byte void (`'<V2'`). BF16
 //! tensors are therefore written as `'<V2'`, and `'V2'` is read back as BF16 (in numpy:
 //! `np.load(f).view(ml_dtypes.bfloat16)`).
 
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
+use half::{bf16, f16};
+
 use crate::error::{Result, RuntimeError};
-use crate::tensor::{decode_le, encode_le, numel, DType, Data, Elem, Tensor};
+use crate::tensor::{numel, DType, Data, Elem, Tensor};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
@@ -24,16 +28,28 @@ const ARRAY_ALIGN: usize = 64;
 /// numpy leaves room in the header for the first dimension to grow to this many digits.
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
+/// Data is converted between bytes and elements through a buffer of this size, so reading or writing
+/// never holds a second copy of a large array.
+const CHUNK_BYTES: usize = 1 << 16;
+
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| RuntimeError::new(format!("cannot read '{}': {e}", path.display())))?;
-    decode_npy(&bytes).map_err(|e| RuntimeError::new(format!("'{}': {e}", path.display())))
+    let cannot =
+        |e: std::io::Error| RuntimeError::new(format!("cannot read '{}': {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    let mut r = BufReader::with_capacity(CHUNK_BYTES, file);
+    read_npy_from(&mut r, Some(len))
+        .map_err(|e| RuntimeError::new(format!("'{}': {e}", path.display())))
 }
 
 /// Writes `t` as a `.npy` file (atomically: a failure leaves no half-written file).
 pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
-    crate::io::write_atomically(path, &encode_npy(t))
+    crate::io::write_atomically_with(path, |f| {
+        let mut w = BufWriter::with_capacity(CHUNK_BYTES, f);
+        write_npy_to(&mut w, t)?;
+        w.flush()
+    })
 }
 
 /// The numpy dtype string the runtime writes for `dtype`.
@@ -57,6 +73,25 @@ pub fn npy_descr(dtype: DType) -> &'static str {
 
 /// The bytes of a `.npy` file holding `t`, identical to what `np.save` writes for the same array.
 pub fn encode_npy(t: &Tensor) -> Vec<u8> {
+    let mut out = Vec::with_capacity(npy_len(t) as usize);
+    write_npy_to(&mut out, t).expect("writing to a Vec does not fail");
+    out
+}
+
+/// The size of `t`'s `.npy` file in bytes.
+pub fn npy_len(t: &Tensor) -> u64 {
+    (header(t).len() + t.len() * t.dtype().size()) as u64
+}
+
+/// Writes `t` as `.npy` bytes (what [`encode_npy`] returns) to `w`.
+pub fn write_npy_to(w: &mut impl Write, t: &Tensor) -> std::io::Result<()> {
+    w.write_all(&header(t))?;
+    write_le(w, t.data())
+}
+
+/// Magic, version, header length and the header dict, padded with spaces and a newline so the data
+/// starts on an [`ARRAY_ALIGN`] boundary. Version 1.0 (2-byte length) when it fits, else 2.0.
+fn header(t: &Tensor) -> Vec<u8> {
     let shape = t.shape();
     let shape_repr = match shape {
         [] => "()".to_string(),
@@ -74,15 +109,6 @@ pub fn encode_npy(t: &Tensor) -> Vec<u8> {
         let digits = first.to_string().len();
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
-    let data = encode_le(t.data());
-    let mut out = wrap_header(&dict, data.len());
-    out.extend_from_slice(&data);
-    out
-}
-
-/// Magic, version, header length, the header padded with spaces and a newline so the data starts on
-/// an [`ARRAY_ALIGN`] boundary. Version 1.0 (2-byte length) when it fits, else 2.0.
-fn wrap_header(dict: &str, data_len: usize) -> Vec<u8> {
     let hlen = dict.len() + 1;
     let (major, len_bytes) = {
         let pad = ARRAY_ALIGN - (MAGIC.len() + 2 + 2 + hlen) % ARRAY_ALIGN;
@@ -94,7 +120,7 @@ fn wrap_header(dict: &str, data_len: usize) -> Vec<u8> {
     };
     let pad = ARRAY_ALIGN - (MAGIC.len() + 2 + len_bytes + hlen) % ARRAY_ALIGN;
     let total = hlen + pad;
-    let mut out = Vec::with_capacity(MAGIC.len() + 2 + len_bytes + total + data_len);
+    let mut out = Vec::with_capacity(MAGIC.len() + 2 + len_bytes + total);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[major, 0]);
     if len_bytes == 2 {
@@ -108,72 +134,195 @@ fn wrap_header(dict: &str, data_len: usize) -> Vec<u8> {
     out
 }
 
+/// Writes the elements as little-endian bytes, a chunk at a time.
+fn write_le(w: &mut impl Write, data: &Data) -> std::io::Result<()> {
+    macro_rules! put {
+        ($v:expr, $n:literal) => {{
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            for c in $v.chunks(CHUNK_BYTES / $n) {
+                let b = &mut buf[..c.len() * $n];
+                for (dst, x) in b.chunks_exact_mut($n).zip(c) {
+                    dst.copy_from_slice(&x.to_le_bytes());
+                }
+                w.write_all(b)?;
+            }
+            Ok(())
+        }};
+    }
+    match data {
+        Data::F32(v) => put!(v, 4),
+        Data::F64(v) => put!(v, 8),
+        Data::F16(v) => put!(v, 2),
+        Data::BF16(v) => put!(v, 2),
+        Data::I8(v) => put!(v, 1),
+        Data::I16(v) => put!(v, 2),
+        Data::I32(v) => put!(v, 4),
+        Data::I64(v) => put!(v, 8),
+        Data::U8(v) => w.write_all(v),
+        Data::U16(v) => put!(v, 2),
+        Data::U32(v) => put!(v, 4),
+        Data::U64(v) => put!(v, 8),
+        Data::Bool(v) => {
+            for c in v.chunks(CHUNK_BYTES) {
+                let b: Vec<u8> = c.iter().map(|&x| x as u8).collect();
+                w.write_all(&b)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Parses the bytes of a `.npy` file. Errors do not name the file; callers add it.
 pub fn decode_npy(bytes: &[u8]) -> Result<Tensor> {
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    read_npy_from(&mut &bytes[..], Some(bytes.len() as u64))
+}
+
+/// Reads one array from `r`, which holds the whole `.npy` file: `len` bytes when the caller knows
+/// (for exact messages about missing or extra data). Errors do not name the file; callers add it.
+pub fn read_npy_from(r: &mut impl Read, len: Option<u64>) -> Result<Tensor> {
+    let io = |e: std::io::Error| RuntimeError::new(e.to_string());
+    let mut prefix = [0u8; 8];
+    let got = read_full(r, &mut prefix).map_err(io)?;
+    if got < 6 || &prefix[..6] != MAGIC {
         crate::bail!("not a .npy file (it does not start with the \\x93NUMPY magic)");
     }
-    let (major, minor) = (bytes[6], bytes[7]);
-    let (header_len, start) = match (major, minor) {
-        (1, 0) => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        (2, 0) | (3, 0) => {
-            crate::ensure!(bytes.len() >= 12, "the .npy header is cut short");
-            let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            (n as usize, 12)
-        }
+    crate::ensure!(got == 8, "the .npy header is cut short");
+    let (major, minor) = (prefix[6], prefix[7]);
+    let len_bytes = match (major, minor) {
+        (1, 0) => 2,
+        (2, 0) | (3, 0) => 4,
         _ => crate::bail!(
             "unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are supported)"
         ),
     };
-    let end = start
-        .checked_add(header_len)
-        .filter(|&e| e <= bytes.len())
-        .ok_or_else(|| RuntimeError::new("the .npy header is cut short"))?;
-    let raw = &bytes[start..end];
+    let mut hl = [0u8; 4];
+    crate::ensure!(
+        read_full(r, &mut hl[..len_bytes]).map_err(io)? == len_bytes,
+        "the .npy header is cut short"
+    );
+    let header_len = u32::from_le_bytes(hl) as u64;
+    let mut raw = Vec::new();
+    r.by_ref()
+        .take(header_len)
+        .read_to_end(&mut raw)
+        .map_err(io)?;
+    crate::ensure!(
+        raw.len() as u64 == header_len,
+        "the .npy header is cut short"
+    );
     // Versions 1 and 2 store the header in latin-1, version 3 in UTF-8.
     let header: String = if major == 3 {
-        std::str::from_utf8(raw)
+        String::from_utf8(raw)
             .map_err(|_| RuntimeError::new("the .npy header is not valid UTF-8"))?
-            .to_string()
     } else {
         raw.iter().map(|&b| b as char).collect()
     };
     let h = parse_header(&header)?;
-    let n = h
+    let sizes = h
         .shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .and_then(|n| n.checked_mul(h.dtype.size()).map(|b| (n, b)));
-    let Some((_, nbytes)) = n else {
+    let Some((n, nbytes)) = sizes else {
         crate::bail!("shape {:?} is too large", h.shape);
     };
-    let data = &bytes[end..];
-    if data.len() != nbytes {
-        let what = format!(
-            "the header's shape {:?} of '{}' needs {nbytes} bytes of data, the file has {}",
-            h.shape,
-            h.descr,
-            data.len()
-        );
-        if data.len() > nbytes {
-            crate::bail!("{what} (several arrays saved into one file? use .npz for that)");
-        }
-        crate::bail!("{what} (the file is cut short)");
-    }
-    let decoded = if h.big_endian && h.dtype.size() > 1 {
-        let mut swapped = data.to_vec();
-        for c in swapped.chunks_exact_mut(h.dtype.size()) {
-            c.reverse();
-        }
-        decode_le(h.dtype, &swapped)
-    } else {
-        decode_le(h.dtype, data)
+    let needs = || {
+        format!(
+            "the header's shape {:?} of '{}' needs {nbytes} bytes of data",
+            h.shape, h.descr
+        )
     };
+    const EXTRA: &str = "several arrays saved into one file? use .npz for that";
+    if let Some(len) = len {
+        let data_len = len.saturating_sub(8 + len_bytes as u64 + header_len);
+        if data_len != nbytes as u64 {
+            let why = if data_len > nbytes as u64 {
+                EXTRA
+            } else {
+                "the file is cut short"
+            };
+            crate::bail!("{}, the file has {data_len} ({why})", needs());
+        }
+    }
+    let data = read_data(r, h.dtype, n, h.big_endian).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            RuntimeError::new(format!("{} (the file is cut short)", needs()))
+        } else {
+            io(e)
+        }
+    })?;
+    // Reading to the end also makes a zip member check its CRC.
+    let mut extra = [0u8; 1];
+    if read_full(r, &mut extra).map_err(io)? != 0 {
+        crate::bail!("{}, the file has more ({EXTRA})", needs());
+    }
     if h.fortran_order && h.shape.len() > 1 {
-        let data = crate::with_data!(&decoded, v => from_fortran(v, &h.shape));
+        let data = crate::with_data!(&data, v => from_fortran(v, &h.shape));
         return Tensor::new(h.shape, data);
     }
-    Tensor::new(h.shape, decoded)
+    Tensor::new(h.shape, data)
+}
+
+/// Reads until `buf` is full or the input ends; returns how many bytes were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Reads `n` elements of `dtype`, a chunk at a time.
+fn read_data(r: &mut impl Read, dtype: DType, n: usize, big_endian: bool) -> std::io::Result<Data> {
+    // `n` comes from the file; when its length is unknown, do not trust it with a huge allocation.
+    let cap = n.min(CHUNK_BYTES * 1024);
+    macro_rules! get {
+        ($t:ty, $n:literal) => {{
+            let mut out: Vec<$t> = Vec::with_capacity(cap);
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            let mut left = n;
+            while left > 0 {
+                let m = left.min(CHUNK_BYTES / $n);
+                let b = &mut buf[..m * $n];
+                r.read_exact(b)?;
+                let chunks = b
+                    .chunks_exact($n)
+                    .map(|c| <[u8; $n]>::try_from(c).expect("chunk size"));
+                if big_endian {
+                    out.extend(chunks.map(<$t>::from_be_bytes));
+                } else {
+                    out.extend(chunks.map(<$t>::from_le_bytes));
+                }
+                left -= m;
+            }
+            Data::from(out)
+        }};
+    }
+    Ok(match dtype {
+        DType::F32 => get!(f32, 4),
+        DType::F64 => get!(f64, 8),
+        DType::F16 => get!(f16, 2),
+        DType::BF16 => get!(bf16, 2),
+        DType::I8 => get!(i8, 1),
+        DType::I16 => get!(i16, 2),
+        DType::I32 => get!(i32, 4),
+        DType::I64 => get!(i64, 8),
+        DType::U8 => get!(u8, 1),
+        DType::U16 => get!(u16, 2),
+        DType::U32 => get!(u32, 4),
+        DType::U64 => get!(u64, 8),
+        DType::Bool => {
+            let Data::U8(bytes) = get!(u8, 1) else {
+                unreachable!("u8 in, u8 out")
+            };
+            Data::Bool(bytes.into_iter().map(|b| b != 0).collect())
+        }
+    })
 }
 
 /// Reorders elements stored in Fortran (column-major) order for `shape` into C (row-major) order.
@@ -458,7 +607,6 @@ impl Lexer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use half::{bf16, f16};
 
     /// A tensor of `dtype` with varied values (negative, fractional, extreme where the type allows).
     fn sample(dtype: DType, shape: Vec<usize>) -> Tensor {
@@ -645,6 +793,28 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(err(&file((1, 0), &deep, &[])).contains("nested too deeply"));
+        // A stream of unknown length: the same checks, made while reading.
+        let good = encode_npy(&Tensor::from_vec(vec![2], vec![1i16, -1]));
+        assert_eq!(
+            read_npy_from(&mut &good[..], None).unwrap(),
+            decode_npy(&good).unwrap()
+        );
+        let mut more = good.clone();
+        more.push(0);
+        let e = read_npy_from(&mut &more[..], None).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "the file has more (several arrays saved into one file? use .npz for that)"
+            ),
+            "{e}"
+        );
+        let e = read_npy_from(&mut &good[..good.len() - 1], None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "the header's shape [2] of '<i2' needs 4 bytes of data (the file is cut short)"
+        );
         // Every prefix of a valid file is an error, never a panic.
         let good = encode_npy(&Tensor::from_vec(vec![3], vec![1f64, 2.0, 3.0]));
         for n in 0..good.len() {

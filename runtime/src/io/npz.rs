@@ -4,7 +4,7 @@
 //! Archives are written stored (uncompressed), as `np.savez` does: tensors rarely compress well, and
 //! it keeps writing as fast as copying.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
 use zip::result::ZipError;
@@ -12,7 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::error::{Result, RuntimeError};
-use crate::io::npy::{decode_npy, encode_npy};
+use crate::io::npy::{npy_len, read_npy_from, write_npy_to};
 use crate::tensor::Tensor;
 
 fn zip_error(e: ZipError) -> String {
@@ -50,10 +50,8 @@ pub fn read_npz(path: &Path) -> Result<Vec<(String, Tensor)>> {
             return Err(at("appears twice".into()));
         }
         let mut f = archive.by_index(i).map_err(|e| at(zip_error(e)))?;
-        // The size is the archive's claim; do not trust it with a huge allocation up front.
-        let mut bytes = Vec::with_capacity(f.size().min(1 << 26) as usize);
-        f.read_to_end(&mut bytes).map_err(|e| at(e.to_string()))?;
-        let t = decode_npy(&bytes).map_err(|e| at(e.to_string()))?;
+        let size = f.size();
+        let t = read_npy_from(&mut f, Some(size)).map_err(|e| at(e.to_string()))?;
         out.push((name.to_string(), t));
     }
     Ok(out)
@@ -72,13 +70,12 @@ pub fn write_npz<S: AsRef<str>>(path: &Path, tensors: &[(S, Tensor)]) -> Result<
     crate::io::write_atomically_with(path, |file| {
         let mut zip = ZipWriter::new(BufWriter::new(file));
         for (name, t) in tensors {
-            let bytes = encode_npy(t);
             let opts = SimpleFileOptions::default()
                 .compression_method(CompressionMethod::Stored)
-                .large_file(bytes.len() as u64 >= u32::MAX as u64);
+                .large_file(npy_len(t) >= u32::MAX as u64);
             zip.start_file(format!("{}.npy", name.as_ref()), opts)
                 .map_err(|e| std::io::Error::other(zip_error(e)))?;
-            zip.write_all(&bytes)?;
+            write_npy_to(&mut zip, t)?;
         }
         zip.finish()
             .map_err(|e| std::io::Error::other(zip_error(e)))?
@@ -140,7 +137,7 @@ mod tests {
             (
                 "x.npy",
                 &b"\x93NUMPY\x01\x00"[..],
-                "member 'x.npy': not a .npy file",
+                "member 'x.npy': the .npy header is cut short",
             ),
         ] {
             let f = std::fs::File::create(&p).unwrap();
@@ -151,6 +148,16 @@ mod tests {
             let e = read_npz(&p).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
         }
+        // A damaged member fails its checksum.
+        let good = temp("good.npz");
+        let t = Tensor::from_vec(vec![64], vec![7u8; 64]);
+        write_npz(&good, &[("a", t)]).unwrap();
+        let mut bytes = std::fs::read(&good).unwrap();
+        let at = bytes.windows(4).position(|w| w == [7, 7, 7, 7]).unwrap();
+        bytes[at] = 8;
+        std::fs::write(&p, &bytes).unwrap();
+        let e = read_npz(&p).unwrap_err().to_string();
+        assert!(e.ends_with("member 'a.npy': Invalid checksum"), "{e}");
         // Every cut of a valid archive is an error, never a panic.
         let good = temp("good.npz");
         write_npz(
