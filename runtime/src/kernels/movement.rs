@@ -233,7 +233,7 @@ fn copy_serial<T: Copy>(src: &[T], base: isize, shape: &[usize], strides: &[isiz
     if r >= 2 && s != 1 && s != 0 && n >= 2 {
         // The input's contiguous dimension is not the output's last one: a transpose. Reading rows of
         // the input and writing columns of the output (or the reverse) misses the cache on every
-        // element, so go through square tiles that fit in L1.
+        // element, so go through tiles that stay in L1.
         if let Some(j) = (0..r - 1).rev().find(|&j| strides[j] == 1 && shape[j] >= 8) {
             copy_tiled(src, base, shape, strides, j, out);
             return;
