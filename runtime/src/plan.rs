@@ -535,8 +535,11 @@ impl Planner<'_> {
             };
             let data = fbody.op_mut(op);
             for (attr, referenced) in refs {
-                let Some(referenced) = referenced.as_str() else {
-                    continue;
+                // The importer stores `[referenced name, attribute type]`.
+                let referenced = match &referenced {
+                    Attribute::String(r) => r.as_str(),
+                    Attribute::Strings(r) if !r.is_empty() => r[0].as_str(),
+                    _ => continue,
                 };
                 let value = call.attr(referenced).cloned().or_else(|| {
                     defaults
@@ -602,7 +605,7 @@ fn value_label(body: &Body, v: ValueId) -> String {
 }
 
 /// The declared type of a value as text, for input-mismatch messages.
-pub(crate) fn type_label(ty: &Type) -> String {
+pub fn type_label(ty: &Type) -> String {
     match ty.as_tensor() {
         Some(t) => {
             let elem = t

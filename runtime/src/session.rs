@@ -312,6 +312,8 @@ fn check_input(
                 Dim::Known(k) if *k as usize != n => {
                     return Err(mismatch(format!("dimension {i} is {n}, not {k}")))
                 }
+                // Exporters write "?" (paddle2onnx) or "" for "unknown", not for a shared size.
+                Dim::Symbolic(s) if &**s == "?" || s.is_empty() => {}
                 Dim::Symbolic(s) => match symbols.get(&**s) {
                     Some((m, other)) if *m != n => {
                         return Err(mismatch(format!(
