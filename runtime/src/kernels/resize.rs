@@ -315,6 +315,18 @@ fn cubic_kernel(x: f64, a: f64) -> f64 {
 
 /// Builds one axis's tap table.
 fn axis_map(a: &Attrs, in_len: usize, s: &AxisSize) -> AxisMap {
+    if s.out == 0 {
+        // Also keeps the antialias footprint below finite: a non-empty output bounds the scale
+        // below by about 1 / in_len.
+        return AxisMap {
+            in_len,
+            out_len: 0,
+            taps: 1,
+            idx: vec![],
+            wts: vec![],
+            outside: vec![],
+        };
+    }
     // Kernel footprint: taps are at p + start + i for i < taps.
     let (start, taps): (i64, usize) = match a.mode {
         Mode::Nearest => (0, 1),
@@ -1042,6 +1054,14 @@ impl Kernel for Resize {
             sizes.as_deref(),
             roi.as_deref(),
         )?;
+        let fits = sizes_per_axis
+            .iter()
+            .try_fold(1usize, |a, s| a.checked_mul(s.out))
+            .is_some_and(|n| n <= isize::MAX as usize / 16);
+        if !fits {
+            let outs: Vec<usize> = sizes_per_axis.iter().map(|s| s.out).collect();
+            bail!("output shape {outs:?} is too large");
+        }
         let maps: Vec<AxisMap> = shape
             .iter()
             .zip(&sizes_per_axis)
@@ -1165,6 +1185,12 @@ mod tests {
         assert!(axis_sizes(&a, &[1, 1, 2, 4], None, Some(&[3]), None).is_err());
         assert!(axis_sizes(&a, &[1, 1, 2, 4], Some(&[0.0, 1.0]), None, None).is_err());
         assert!(axis_sizes(&a, &[1, 1, 2, 4], None, None, None).is_err());
+        // Tiny scales give empty axes, not huge antialias footprints.
+        let mut aa = attrs(Mode::Cubic, Coord::HalfPixel);
+        aa.antialias = true;
+        let s = axis_sizes(&aa, &[3, 5], Some(&[1e-30, 0.5]), None, None).unwrap();
+        assert_eq!(axis_map(&aa, 3, &s[0]).out_len, 0);
+        assert_eq!(axis_map(&aa, 5, &s[1]).taps, 8);
         a.axes = Some(vec![2, -2]);
         assert!(axis_sizes(&a, &[1, 1, 2, 4], Some(&[1.0, 1.0]), None, None).is_err());
     }
@@ -1401,6 +1427,9 @@ mod tests {
         let bad = Tensor::from_vec(vec![2], vec![1i32, 5]);
         assert!(run(&k, &[Some(&xu), None, None, Some(&bad)]).is_err());
         assert!(run(&k, &[Some(&xu), None, None, None]).is_err());
+        let huge = Tensor::from_vec(vec![2], vec![1i64 << 40, 1 << 40]);
+        let err = run(&k, &[Some(&xu), None, None, Some(&huge)]).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
 
         // Nearest works on every type (bool here); unchanged shapes hand the input back.
         let k = Resize {
