@@ -77,6 +77,11 @@ pub struct RunCli {
     /// Threads for the kernels (default: $ONNXQC_NUM_THREADS, else one per core).
     #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
+
+    /// Also time N more runs on the same inputs (after the first, which warms up) and print the
+    /// median and minimum latency; import and planning are not timed. For benchmarks.
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<usize>,
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {
@@ -128,6 +133,13 @@ fn run(cli: &RunCli) -> Result<(), UserError> {
         .iter()
         .map(|f| (f.name.clone(), f.source.clone()))
         .collect();
+    let timing_feeds: Vec<(String, Tensor)> = match cli.repeat {
+        Some(_) => feeds
+            .iter()
+            .map(|f| (f.name.clone(), f.tensor.clone()))
+            .collect(),
+        None => vec![],
+    };
     let outputs = session
         .run(feeds.into_iter().map(|f| (f.name, f.tensor)))
         .map_err(|e| {
@@ -150,6 +162,23 @@ fn run(cli: &RunCli) -> Result<(), UserError> {
             }
             err
         })?;
+    if let Some(n) = cli.repeat.filter(|&n| n > 0) {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = std::time::Instant::now();
+            session
+                .run(timing_feeds.iter().cloned())
+                .map_err(|e| UserError::msg(format!("{shown}: {e}")))?;
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!(
+            "time: median {:.3} ms, min {:.3} ms over {n} runs ({} threads)",
+            times[n / 2],
+            times[0],
+            session.threads()
+        );
+    }
     let dir = &cli.output_dir;
     std::fs::create_dir_all(dir).map_err(|e| {
         UserError::msg(format!(

@@ -149,7 +149,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .ok()
         .and_then(|s| {
             let num = |key: &str| -> Option<f64> {
-                let i = s.find(key)? + key.len() + 3;
+                let i = s.find(key)? + key.len() + 2;
                 let rest = &s[i..];
                 let end = rest.find([',', '}']).unwrap_or(rest.len());
                 rest[..end].trim().parse().ok()
