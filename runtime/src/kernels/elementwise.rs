@@ -1,5 +1,6 @@
 //! Element-wise ops: unary math, numpy-broadcasting binary and variadic ops (arithmetic, comparison,
-//! logic, bitwise), `Where`, `Cast`/`CastLike`, `Identity` and inference-mode `Dropout`.
+//! logic, bitwise), `Where`, `Cast`/`CastLike`, `Identity` and `Dropout` (the identity at inference;
+//! in training mode a numpy-compatible seeded mask, so results match the ONNX reference).
 //!
 //! The broadcasting engine ([`Layout`]) is shared with other kernels: it collapses the output shape
 //! into as few dimensions as possible (adjacent dimensions merge when every operand is either
@@ -11,7 +12,8 @@
 //!
 //! Element types: generic code is written once over [`Num`] (arithmetic on every numeric type, with
 //! integer semantics that never trap) or [`Real`] (float math, instantiated for f32 and f64; f16 and
-//! bf16 compute through f32).
+//! bf16 compute through f32). The f32 exp, tanh and erf are our own straight-line approximations
+//! (within a few ulp) rather than libm calls, so the activation loops built on them vectorise.
 
 use std::any::Any;
 use std::ops::{Add, Div, Mul, Neg, Sub};
