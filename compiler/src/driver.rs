@@ -1,4 +1,6 @@
 //! The CLI driver: argument parsing (clap), reading the input, running the pipeline, writing the output.
+//! A first argument `run` hands over to [`crate::run`] (`onnxqc run MODEL --input ...`), which executes
+//! the model instead of compiling it; a model file literally named `run` is given as `./run`.
 //!
 //! `-passes=` (LLVM `opt` style) is rewritten to `--passes=` before clap sees it. With
 //! `--split-input-file` the input is cut at `// -----` lines and each chunk is processed on its own, as
@@ -34,7 +36,8 @@ Examples:
   onnxqc model.mlir -passes='cse{include-unknown=true}' -o out.mlir
   onnxqc cases.mlir --split-input-file -passes=dce  one run per '// -----' chunk (lit tests)
   onnxqc model.mlir -passes=cse,dce --time-passes --print-ir-after=cse
-  onnxqc --list-passes                              the passes and their options";
+  onnxqc --list-passes                              the passes and their options
+  onnxqc run model.onnx --input x=x.npy             execute the model (see onnxqc run --help)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
@@ -136,14 +139,14 @@ pub fn normalize_args(args: Vec<OsString>) -> Vec<OsString> {
 }
 
 /// An error for the user: a message, optionally rendered against a source file.
-struct UserError {
-    diagnostics: Vec<Diagnostic>,
-    source: Option<SourceFile>,
-    internal: bool,
+pub(crate) struct UserError {
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) source: Option<SourceFile>,
+    pub(crate) internal: bool,
 }
 
 impl UserError {
-    fn msg(message: impl Into<String>) -> UserError {
+    pub(crate) fn msg(message: impl Into<String>) -> UserError {
         UserError {
             diagnostics: vec![Diagnostic::error(message)],
             source: None,
@@ -153,6 +156,9 @@ impl UserError {
 }
 
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
+    if args.get(1).is_some_and(|a| a == "run") {
+        return crate::run::main_with_args(args[1..].to_vec());
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -173,7 +179,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-fn report(e: &UserError) {
+pub(crate) fn report(e: &UserError) {
     // termcolor's Auto looks only at TERM/NO_COLOR; pipes and files (lit, CI logs) get no colors.
     let choice = if std::io::stderr().is_terminal() {
         ColorChoice::Auto
@@ -254,23 +260,8 @@ fn run(cli: &Cli) -> Result<(), UserError> {
                 "--weights applies to a text IR input printed with --elide-resources, not to an ONNX model",
             ));
         }
-        let shown = input.display().to_string();
-        let imported = import_file(input).map_err(|e| UserError::msg(format!("{shown}: {e}")))?;
-        for w in &imported.warnings {
-            eprintln!("onnxqc: warning: {shown}: {w}");
-        }
-        let had_external = imported.external_tensors > 0;
-        let mut module = imported.module;
-        verify_module(&module, &ops).map_err(|d| UserError {
-            diagnostics: std::iter::once(Diagnostic::error(format!(
-                "{shown}: the model is not valid"
-            )))
-            .chain(d)
-            .collect(),
-            source: None,
-            internal: false,
-        })?;
-        let source = SourceFile::new(shown, String::new());
+        let (mut module, had_external) = import_onnx(input, &ops)?;
+        let source = SourceFile::new(input.display().to_string(), String::new());
         run_passes(cli, &mut module, &source, &ops, &pipeline, &print_opts)?;
         return write_module(cli, emit, &module, &print_opts, had_external);
     }
@@ -321,6 +312,46 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         return Err(f);
     }
     write_output(cli.output.as_deref(), &text)
+}
+
+/// Imports and verifies an ONNX model (printing the importer's warnings); also says whether it had
+/// external data.
+fn import_onnx(input: &Path, ops: &OpRegistry) -> Result<(Module, bool), UserError> {
+    let shown = input.display().to_string();
+    let imported = import_file(input).map_err(|e| UserError::msg(format!("{shown}: {e}")))?;
+    for w in &imported.warnings {
+        eprintln!("onnxqc: warning: {shown}: {w}");
+    }
+    let had_external = imported.external_tensors > 0;
+    let module = imported.module;
+    verify_module(&module, ops).map_err(|d| UserError {
+        diagnostics: std::iter::once(Diagnostic::error(format!(
+            "{shown}: the model is not valid"
+        )))
+        .chain(d)
+        .collect(),
+        source: None,
+        internal: false,
+    })?;
+    Ok((module, had_external))
+}
+
+/// Reads a model to execute (`onnxqc run`): an ONNX model, or text IR from a file or `-`, verified.
+pub(crate) fn load_model(input: &Path) -> Result<Module, UserError> {
+    let ops = onnxqc_passes::default_op_registry();
+    if is_onnx_input(input) {
+        return import_onnx(input, &ops).map(|(m, _)| m);
+    }
+    let (name, text) = read_input(input)?;
+    let source = SourceFile::new(name, text);
+    let with_source = |diagnostics: Vec<Diagnostic>| UserError {
+        diagnostics,
+        source: Some(source.clone()),
+        internal: false,
+    };
+    let module = parse_module_with(&source.text, 0, None).map_err(|d| with_source(vec![d]))?;
+    verify_module(&module, &ops).map_err(with_source)?;
+    Ok(module)
 }
 
 /// An ONNX model is named `*.onnx`, or is a file whose first byte is a control character (a protobuf

@@ -14,7 +14,13 @@
 
 use std::sync::Arc;
 
-use onnxqc_ir::{Attribute, BlockId, Body, OpData, OpId, RegionId, Type, ValueId, FUNC_RETURN};
+use onnxqc_ir::{
+    Attribute, BlockId, Body, Function, OpData, OpId, RegionId, Type, ValueId, FUNC_RETURN,
+};
+use onnxqc_onnx::attrs::{
+    DEFAULT_DOMAIN_KEY, FUNCTION_ATTRIBUTE_DEFAULTS, FUNCTION_DOMAIN, OPSET_IMPORT, REF_ATTRS,
+};
+use onnxqc_onnx::op_kind;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
@@ -139,8 +145,15 @@ impl Plan {
         block: BlockId,
         captures: &[ValueId],
         opset: i64,
+        functions: &[Function],
     ) -> Result<Plan> {
-        Planner { body, opset }.compile_block(block, captures)
+        Planner {
+            body,
+            opset,
+            functions,
+            depth: 0,
+        }
+        .compile_block(block, captures)
     }
 
     /// Number of inputs the plan takes.
@@ -267,7 +280,14 @@ pub fn constant_value(op: &OpData) -> Result<Tensor> {
 struct Planner<'a> {
     body: &'a Body,
     opset: i64,
+    /// The module's local functions (ONNX `FunctionProto`s), called by ops of kind `<domain>.<name>`.
+    functions: &'a [Function],
+    /// Function-call nesting, to stop recursive functions.
+    depth: usize,
 }
+
+/// How deep function calls may nest (ONNX forbids recursion; this catches it in a bad model).
+const MAX_CALL_DEPTH: usize = 32;
 
 impl RegionCompiler for Planner<'_> {
     fn compile(&self, region: RegionId, captures: &[ValueId]) -> Result<Plan> {
@@ -371,7 +391,39 @@ impl Planner<'_> {
                 }
                 _ => {}
             }
-            let Some(build) = registry().get(&d.kind) else {
+            let callee = || {
+                self.functions.iter().find(|f| {
+                    matches!(f.attrs.iter().find(|(k, _)| &**k == FUNCTION_DOMAIN),
+                        Some((_, Attribute::String(dom))) if op_kind(dom, &f.name) == *d.kind)
+                })
+            };
+            let build = registry().get(&d.kind);
+            if build.is_none() {
+                if let Some(f) = callee() {
+                    let kernel = self
+                        .compile_call(d, f)
+                        .map_err(|e| e.context(describe(body, op)))?;
+                    let mut inputs = SmallVec::new();
+                    for &v in d.operands() {
+                        inputs.push(lookup(&slot_of, v, op)?);
+                    }
+                    let mut outputs = SmallVec::new();
+                    for &r in d.results() {
+                        let s = new_slot(r, &mut slot_names);
+                        slot_of.insert(r, Some(s));
+                        outputs.push(s);
+                    }
+                    steps.push(Step {
+                        kernel,
+                        inputs,
+                        outputs,
+                        frees: vec![],
+                        what: describe(body, op),
+                    });
+                    continue;
+                }
+            }
+            let Some(build) = build else {
                 unsupported.push(describe(body, op));
                 for &r in d.results() {
                     let s = new_slot(r, &mut slot_names);
@@ -457,6 +509,85 @@ impl Planner<'_> {
     }
 }
 
+impl Planner<'_> {
+    /// Compiles a call of local function `f`: the function body with the caller's attributes bound
+    /// (ops that read an attribute through `ref_attr_name` get the caller's value or the default).
+    fn compile_call(&self, call: &OpData, f: &Function) -> Result<Box<dyn Kernel>> {
+        if self.depth >= MAX_CALL_DEPTH {
+            return Err(RuntimeError::new(format!(
+                "function calls nest deeper than {MAX_CALL_DEPTH} (is '{}' recursive?)",
+                f.name
+            )));
+        }
+        let defaults = match f
+            .attrs
+            .iter()
+            .find(|(k, _)| &**k == FUNCTION_ATTRIBUTE_DEFAULTS)
+        {
+            Some((_, Attribute::Dict(d))) => d.clone(),
+            _ => vec![],
+        };
+        let mut fbody = f.body.clone();
+        for op in fbody.all_ops() {
+            let refs = match fbody.op(op).attr(REF_ATTRS) {
+                Some(Attribute::Dict(r)) => r.clone(),
+                _ => continue,
+            };
+            let data = fbody.op_mut(op);
+            for (attr, referenced) in refs {
+                // The importer stores `[referenced name, attribute type]`.
+                let referenced = match &referenced {
+                    Attribute::String(r) => r.as_str(),
+                    Attribute::Strings(r) if !r.is_empty() => r[0].as_str(),
+                    _ => continue,
+                };
+                let value = call.attr(referenced).cloned().or_else(|| {
+                    defaults
+                        .iter()
+                        .find(|(k, _)| &**k == referenced)
+                        .map(|(_, v)| v.clone())
+                });
+                match value {
+                    Some(v) => data.set_attr(&attr, v),
+                    None => {
+                        data.remove_attr(&attr);
+                    }
+                }
+            }
+            data.remove_attr(REF_ATTRS);
+        }
+        let opset = match f.attrs.iter().find(|(k, _)| &**k == OPSET_IMPORT) {
+            Some((_, Attribute::Dict(d))) => d
+                .iter()
+                .find(|(k, _)| &**k == DEFAULT_DOMAIN_KEY)
+                .and_then(|(_, v)| v.as_int())
+                .unwrap_or(self.opset),
+            _ => self.opset,
+        };
+        let plan = Planner {
+            body: &fbody,
+            opset,
+            functions: self.functions,
+            depth: self.depth + 1,
+        }
+        .compile_block(fbody.entry_block(), &[])
+        .map_err(|e| e.context(format!("function '{}'", f.name)))?;
+        Ok(Box::new(Call { plan }))
+    }
+}
+
+/// A call of a model-local function: runs its compiled body.
+struct Call {
+    plan: Plan,
+}
+
+impl Kernel for Call {
+    fn run(&self, ctx: &mut RunCtx, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+        self.plan
+            .run(ctx, inputs.iter().map(|t| t.cloned()).collect())
+    }
+}
+
 /// "node 'conv1' (onnx.Conv)", or "onnx.Conv op" for an unnamed node.
 pub(crate) fn describe(body: &Body, op: OpId) -> String {
     let d = body.op(op);
@@ -474,7 +605,7 @@ fn value_label(body: &Body, v: ValueId) -> String {
 }
 
 /// The declared type of a value as text, for input-mismatch messages.
-pub(crate) fn type_label(ty: &Type) -> String {
+pub fn type_label(ty: &Type) -> String {
     match ty.as_tensor() {
         Some(t) => {
             let elem = t

@@ -111,13 +111,18 @@ impl Session {
             .funcs
             .first()
             .ok_or_else(|| RuntimeError::new("the module has no graph"))?;
-        Session::for_function(func, model_opset(module), opts)
+        Session::for_function(func, model_opset(module), &module.funcs[1..], opts)
     }
 
-    /// Compiles one function with an explicit opset.
-    pub fn for_function(func: &Function, opset: i64, opts: &SessionOptions) -> Result<Session> {
+    /// Compiles one function with an explicit opset; `functions` are the local functions it may call.
+    pub fn for_function(
+        func: &Function,
+        opset: i64,
+        functions: &[Function],
+        opts: &SessionOptions,
+    ) -> Result<Session> {
         let body = &func.body;
-        let plan = Plan::compile(body, body.entry_block(), &[], opset)?;
+        let plan = Plan::compile(body, body.entry_block(), &[], opset, functions)?;
         let info = |(i, &v): (usize, &onnxqc_ir::ValueId), what: &str| IoInfo {
             name: body
                 .value(v)
@@ -307,6 +312,8 @@ fn check_input(
                 Dim::Known(k) if *k as usize != n => {
                     return Err(mismatch(format!("dimension {i} is {n}, not {k}")))
                 }
+                // Exporters write "?" (paddle2onnx) or "" for "unknown", not for a shared size.
+                Dim::Symbolic(s) if &**s == "?" || s.is_empty() => {}
                 Dim::Symbolic(s) => match symbols.get(&**s) {
                     Some((m, other)) if *m != n => {
                         return Err(mismatch(format!(

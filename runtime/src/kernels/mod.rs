@@ -25,6 +25,7 @@ pub mod movement;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod resize;
 pub mod rnn;
 
 /// One op's compiled computation.
@@ -76,6 +77,7 @@ pub fn registry() -> &'static Registry {
         norm::register(&mut r);
         pool::register(&mut r);
         reduce::register(&mut r);
+        resize::register(&mut r);
         rnn::register(&mut r);
         r
     })
