@@ -192,44 +192,73 @@ enum Norm {
     Hardmax,
 }
 
+/// Lanes of the row reductions below: independent accumulators let the loops vectorise (a single
+/// float accumulator is a serial dependency the compiler may not reorder).
+const LANES: usize = 8;
+
+/// The largest element (NaNs are skipped; they reach the output through `x - max`).
+fn max_lanes<R: Real>(x: &[R]) -> R {
+    let mut acc = [x[0]; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    let mut m = acc[0];
+    for &v in acc.iter().chain(rest) {
+        m = if v > m { v } else { m };
+    }
+    m
+}
+
+fn sum_lanes<R: Real>(x: &[R]) -> R {
+    let mut acc = [R::c(0.0); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = *a + v;
+        }
+    }
+    let mut s = R::c(0.0);
+    for &v in acc.iter().chain(rest) {
+        s = s + v;
+    }
+    s
+}
+
 /// One `[n, inner]` block of the `[outer, n, inner]` view.
 fn normalize_block<R: Real>(x: &[R], out: &mut [R], n: usize, inner: usize, kind: Norm) {
     let zero = R::c(0.0);
     if inner == 1 {
-        let mut m = x[0];
-        let mut arg = 0;
-        for (i, &v) in x.iter().enumerate() {
-            if v > m {
-                m = v;
-                arg = i;
+        if kind == Norm::Hardmax {
+            let mut arg = 0;
+            for (i, &v) in x.iter().enumerate() {
+                if v > x[arg] {
+                    arg = i;
+                }
             }
+            out.fill(zero);
+            out[arg] = R::c(1.0);
+            return;
         }
-        match kind {
-            Norm::Softmax => {
-                let mut s = zero;
-                for (o, &v) in out.iter_mut().zip(x) {
-                    let e = (v - m).exp_();
-                    *o = e;
-                    s = s + e;
-                }
-                let inv = R::c(1.0) / s;
-                for o in out.iter_mut() {
-                    *o = *o * inv;
-                }
+        let m = max_lanes(x);
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = (v - m).exp_();
+        }
+        let s = sum_lanes(out);
+        if kind == Norm::Softmax {
+            let inv = R::c(1.0) / s;
+            for o in out.iter_mut() {
+                *o = *o * inv;
             }
-            Norm::LogSoftmax => {
-                let mut s = zero;
-                for &v in x {
-                    s = s + (v - m).exp_();
-                }
-                let l = s.ln_();
-                for (o, &v) in out.iter_mut().zip(x) {
-                    *o = (v - m) - l;
-                }
-            }
-            Norm::Hardmax => {
-                out.fill(zero);
-                out[arg] = R::c(1.0);
+        } else {
+            // (x - max) - log(sum): subtracting max first keeps large inputs exact.
+            let l = s.ln_();
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = (v - m) - l;
             }
         }
         return;
@@ -275,13 +304,13 @@ fn normalize_block<R: Real>(x: &[R], out: &mut [R], n: usize, inner: usize, kind
             }
         }
     } else {
-        // log(sum) + max, subtracted from each input.
-        for (v, &m) in s.iter_mut().zip(&m) {
-            *v = v.ln_() + m;
+        // (x - max) - log(sum): subtracting max first keeps large inputs exact.
+        for v in s.iter_mut() {
+            *v = v.ln_();
         }
         for (or, xr) in out.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
-            for ((o, &l), &v) in or.iter_mut().zip(&s).zip(xr) {
-                *o = v - l;
+            for (((o, &l), &v), &m) in or.iter_mut().zip(&s).zip(xr).zip(&m) {
+                *o = (v - m) - l;
             }
         }
     }
@@ -501,6 +530,28 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "timing: cargo test --release -p onnxqc-runtime speed -- --ignored --nocapture"]
+    fn softmax_speed() {
+        let n = 8 * 64 * 56 * 56;
+        let mut rng = Lcg(2);
+        let x: Vec<f32> = (0..n).map(|_| rng.f32() * 10.0).collect();
+        let mut out = vec![0f32; n];
+        for (what, len, inner) in [
+            ("Softmax rows of 128", 128, 1),
+            ("Softmax rows of 3136", 3136, 1),
+            ("Softmax over axis 1 of [8,64,3136]", 64, 3136),
+        ] {
+            let ms = super::super::elementwise::tests::best_ms(5, || {
+                normalize(&x, &mut out, len, inner, Norm::Softmax)
+            });
+            println!(
+                "{what:<44} {ms:8.3} ms  {:6.2} ns/elem",
+                ms * 1e6 / n as f64
+            );
+        }
+    }
+
+    #[test]
     fn softmax_handles_large_and_infinite_inputs() {
         let x = [1000.0f32, 1000.0, -f32::INFINITY, 0.0];
         let mut out = [0f32; 4];
@@ -509,6 +560,21 @@ mod tests {
         normalize(&x, &mut out, 4, 1, Norm::LogSoftmax);
         assert!((out[0] + std::f32::consts::LN_2).abs() < 1e-6);
         assert_eq!(out[2], f32::NEG_INFINITY);
+        // The same along a strided axis: [4, 2] over axis 0.
+        let xt = [
+            1000.0f32,
+            1000.0,
+            1000.0,
+            1000.0,
+            -f32::INFINITY,
+            0.0,
+            0.0,
+            0.0,
+        ];
+        let mut out = [0f32; 8];
+        normalize(&xt, &mut out, 4, 2, Norm::LogSoftmax);
+        assert!((out[0] + std::f32::consts::LN_2).abs() < 1e-6);
+        assert_eq!(out[4], f32::NEG_INFINITY);
     }
 
     #[test]
