@@ -251,6 +251,11 @@ fn onnx_backend_node_tests() {
     let mut report = String::from("# ONNX backend node tests through the onnxqc runtime\n\n");
     let total_pass: usize = names.len() - skipped.values().sum::<usize>();
     report.push_str(&format!(
+        "The runtime claims {} ops: {}\n\n",
+        claimed.len(),
+        claimed.join(", ")
+    ));
+    report.push_str(&format!(
         "{} cases, {} run (claimed ops), {} failed, {} known unsupported, {} skipped (unclaimed ops)\n\n",
         names.len(),
         total_pass,
