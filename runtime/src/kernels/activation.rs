@@ -1,15 +1,16 @@
-//! Activations: the point-wise ones (Relu, Sigmoid, Gelu, Clip, ...) and the normalising ones along an
-//! axis (Softmax, LogSoftmax, Hardmax).
+//! Activations: the point-wise ones (Relu, Sigmoid, Gelu, Swish, SwiGLU, Clip, ...) and the
+//! normalising ones along an axis (Softmax, LogSoftmax, Hardmax).
 //!
-//! Point-wise formulas are written once over [`Real`] (f32 and f64; f16 and bf16 compute through f32)
-//! and run through [`real_map`](super::elementwise::real_map), which splits large tensors across the
-//! pool. Relu, PRelu, Shrink and Clip also take integer tensors, as ONNX allows.
+//! Point-wise formulas are written once over [`Real`] (f32 and f64; f16 and bf16 compute through
+//! f32) and run through [`real_map`](super::elementwise::real_map), which splits large tensors
+//! across the pool. Relu, PRelu, Shrink and Clip also take integer tensors, as ONNX allows.
 //!
-//! Softmax-like ops see their input as `[outer, n, inner]` and reduce over `n`. From opset 13 on, `n`
-//! is the `axis` dimension (default -1); before, the input is coerced to 2-D at `axis` (default 1),
-//! so `n` covers every dimension from `axis` on and `inner` is 1. With `inner > 1` the reduction runs
-//! over whole `inner`-long rows at a time, so the loops stay contiguous either way.
+//! Softmax-like ops see their input as `[outer, n, inner]` and reduce over `n`. From opset 13 on,
+//! `n` is the `axis` dimension (default -1); before, the input is coerced to 2-D at `axis` (default
+//! 1), so `n` covers every dimension from `axis` on and `inner` is 1. With `inner > 1` the
+//! reduction runs over whole `inner`-long rows at a time, so the loops stay contiguous either way.
 
+use half::{bf16, f16};
 use rayon::prelude::*;
 
 use super::elementwise::{
@@ -60,6 +61,44 @@ impl RealFn for GeluTanh {
         // sqrt(2 / pi)
         let k = R::c(0.797_884_560_802_865_4);
         R::c(0.5) * x * (R::c(1.0) + (k * (x + R::c(0.044715) * x * x * x)).tanh_())
+    }
+}
+
+#[inline(always)]
+fn swish<R: Real>(x: R, alpha: R) -> R {
+    x / (R::c(1.0) + (-(alpha * x)).exp_())
+}
+
+/// SwiGLU: `swish(a) * b` for same-shaped gate `a` and value `b` (no broadcasting, per the spec).
+fn swiglu(ctx: &mut RunCtx, a: &Tensor, b: &Tensor, alpha: f64) -> Result<Tensor> {
+    ensure!(
+        a.shape() == b.shape(),
+        "gate and value shapes differ: {:?} and {:?}",
+        a.shape(),
+        b.shape()
+    );
+    ensure!(
+        a.dtype() == b.dtype(),
+        "gate is {}, value is {}",
+        a.dtype(),
+        b.dtype()
+    );
+    let (sa, sb) = (a.shape(), b.shape());
+    let al = alpha as f32;
+    match (a.data(), b.data()) {
+        (Data::F32(x), Data::F32(y)) => {
+            binary_vec(ctx, sa, x, sb, y, |x: f32, y: f32| swish(x, al) * y)
+        }
+        (Data::F64(x), Data::F64(y)) => {
+            binary_vec(ctx, sa, x, sb, y, |x: f64, y: f64| swish(x, alpha) * y)
+        }
+        (Data::F16(x), Data::F16(y)) => binary_vec(ctx, sa, x, sb, y, |x: f16, y: f16| {
+            f16::from_f32(swish(x.to_f32(), al) * y.to_f32())
+        }),
+        (Data::BF16(x), Data::BF16(y)) => binary_vec(ctx, sa, x, sb, y, |x: bf16, y: bf16| {
+            bf16::from_f32(swish(x.to_f32(), al) * y.to_f32())
+        }),
+        _ => bail!("expected float tensors, got {}", a.dtype()),
     }
 }
 
@@ -472,6 +511,18 @@ pub fn register(r: &mut Registry) {
         x
     } else {
         R::c(0.0)
+    });
+    real_op!(r, "onnx.Swish", [alpha = 1.0], |x| swish(x, alpha));
+    r.add("onnx.SwiGLU", |b| {
+        let alpha = b.attr_float("alpha", 1.0)? as f64;
+        Ok(kernel(move |ctx, inputs| {
+            Ok(vec![swiglu(
+                ctx,
+                input(inputs, 0)?,
+                input(inputs, 1)?,
+                alpha,
+            )?])
+        }))
     });
     r.add("onnx.Gelu", build_gelu);
     r.add("onnx.Shrink", build_shrink);

@@ -1,19 +1,21 @@
-//! Element-wise ops: unary math, numpy-broadcasting binary and variadic ops (arithmetic, comparison,
-//! logic, bitwise), `Where`, `Cast`/`CastLike`, `Identity` and `Dropout` (the identity at inference;
-//! in training mode a numpy-compatible seeded mask, so results match the ONNX reference).
+//! Element-wise ops: unary math, numpy-broadcasting binary and variadic ops (arithmetic,
+//! comparison, logic, bitwise), `Where`, `Cast`/`CastLike`/`BitCast`, `Identity` and `Dropout` (the
+//! identity at inference; in training mode a numpy-compatible seeded mask, so results match the
+//! ONNX reference).
 //!
 //! The broadcasting engine ([`Layout`]) is shared with other kernels: it collapses the output shape
 //! into as few dimensions as possible (adjacent dimensions merge when every operand is either
-//! contiguous over both or broadcast over both), so the innermost loop runs over a whole row with each
-//! operand either contiguous or a repeated scalar. Same-shape, scalar and per-channel (`[N,C,H,W]` +
-//! `[C,1,1]`) cases therefore become tight, vectorisable loops without per-element index arithmetic,
-//! and large outputs are split across the rayon pool. [`broadcast_reference`] is the plain
-//! per-element version the tests hold it to.
+//! contiguous over both or broadcast over both), so the innermost loop runs over a whole row with
+//! each operand either contiguous or a repeated scalar. Same-shape, scalar and per-channel
+//! (`[N,C,H,W]` + `[C,1,1]`) cases therefore become tight, vectorisable loops without per-element
+//! index arithmetic, and large outputs are split across the rayon pool. [`broadcast_reference`] is
+//! the plain per-element version the tests hold it to.
 //!
 //! Element types: generic code is written once over [`Num`] (arithmetic on every numeric type, with
-//! integer semantics that never trap) or [`Real`] (float math, instantiated for f32 and f64; f16 and
-//! bf16 compute through f32). The f32 exp, tanh and erf are our own straight-line approximations
-//! (within a few ulp) rather than libm calls, so the activation loops built on them vectorise.
+//! integer semantics that never trap) or [`Real`] (float math, instantiated for f32 and f64; f16
+//! and bf16 compute through f32). The f32 exp, tanh and erf are our own straight-line
+//! approximations (within a few ulp) rather than libm calls, so the activation loops built on them
+//! vectorise.
 
 use std::any::Any;
 use std::ops::{Add, Div, Mul, Neg, Sub};
@@ -55,9 +57,9 @@ pub(crate) fn alloc_vec<O: Elem>(ctx: &mut RunCtx, n: usize) -> Vec<O> {
     vec![O::default(); n]
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Element traits
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// Arithmetic on every numeric element type. Integer operations wrap on overflow and never trap (a
 /// zero divisor gives 0, as numpy does), because the values come from a user's model.
@@ -86,8 +88,8 @@ pub(crate) trait Num: Elem {
     }
 }
 
-/// numpy's float `mod`: the C remainder moved into the divisor's sign, with a zero result signed like
-/// the divisor (so `mod(-3, inf)` is `inf` and `mod(0, -2)` is `-0`).
+/// numpy's float `mod`: the C remainder moved into the divisor's sign, with a zero result signed
+/// like the divisor (so `mod(-3, inf)` is `inf` and `mod(0, -2)` is `-0`).
 fn float_modulo<R: Real>(a: R, b: R) -> R {
     let r = a.fmod_(b);
     let zero = R::c(0.0);
@@ -512,7 +514,8 @@ real_impl!(f64, f64::exp, erf_f64, f64::tanh);
 
 /// erf in f32: a rational approximation (odd numerator of degree 13 over even denominator of degree
 /// 8, the one Eigen and XLA use) that compiles to straight-line arithmetic, so loops over it
-/// vectorise. Absolute and relative error are below 5e-7 (a few ulp); beyond |x| = 4 erf is ±1 in f32.
+/// vectorise. Absolute and relative error are below 5e-7 (a few ulp); beyond |x| = 4 erf is ±1 in
+/// f32.
 #[inline(always)]
 pub(crate) fn erf_f32(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
@@ -538,7 +541,8 @@ pub(crate) fn erf_f32(x: f32) -> f32 {
 pub(crate) fn exp_f32(x: f32) -> f32 {
     // Outside this range the result is inf or 0 anyway; inside it n stays within [-150, 129].
     let x = x.clamp(-104.0, 89.0);
-    // Adding 1.5·2^23 rounds to an integer held in the low mantissa bits (vectorises, unlike round()).
+    // Adding 1.5·2^23 rounds to an integer held in the low mantissa bits (vectorises, unlike
+    // round()).
     const MAGIC: f32 = 12_582_912.0;
     let t = x * std::f32::consts::LOG2_E + MAGIC;
     let n = t - MAGIC;
@@ -557,9 +561,9 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     y * s1 * s2
 }
 
-/// tanh in f32: a rational approximation (odd degree 13 over even degree 6, Eigen's) that compiles to
-/// straight-line arithmetic, so loops over it vectorise; std's `tanh` is a libm call about 20 times
-/// slower per element here. Error is below 6 ulp (absolute 3.3e-7).
+/// tanh in f32: a rational approximation (odd degree 13 over even degree 6, Eigen's) that compiles
+/// to straight-line arithmetic, so loops over it vectorise; std's `tanh` is a libm call about 20
+/// times slower per element here. Error is below 6 ulp (absolute 3.3e-7).
 #[inline(always)]
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     // Below this the rational form loses relative accuracy while tanh(x) rounds to x.
@@ -611,9 +615,9 @@ pub(crate) fn erf_f64(x: f64) -> f64 {
     r.copysign(x)
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Dispatch macros
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// Like [`with_data!`](crate::with_data) over the numeric types; bool tensors are an error.
 macro_rules! with_num {
@@ -654,7 +658,8 @@ macro_rules! with_int {
     };
 }
 
-/// `v` converted to the element type of `_x` (for closures whose output type would not be inferred).
+/// `v` converted to the element type of `_x` (for closures whose output type would not be
+/// inferred).
 #[inline(always)]
 pub(crate) fn like<T: Elem>(_x: T, v: f64) -> T {
     T::from_f64(v)
@@ -671,9 +676,9 @@ pub(crate) fn same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Unary maps
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// `out[i] = f(x[i])`, split across the pool for large inputs.
 pub(crate) fn map_into<T: Elem, O: Elem>(x: &[T], out: &mut [O], f: impl Fn(T) -> O + Sync) {
@@ -795,9 +800,9 @@ macro_rules! num_op {
 }
 pub(crate) use num_op;
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Broadcasting
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// How `K` operands broadcast (numpy rules) to one output: the output shape, plus the output
 /// collapsed into few dimensions with each operand's element stride per dimension (0 where it is
@@ -1065,9 +1070,9 @@ pub(crate) fn broadcast_reference<A: Copy, B: Copy, O>(
     Ok((shape, out))
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Binary and variadic ops
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// A same-type numeric binary operation.
 pub(crate) trait Arith: Copy + Send + Sync + 'static {
@@ -1291,9 +1296,9 @@ fn where_op(ctx: &mut RunCtx, c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tens
     }))
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Cast, Identity, Dropout
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 /// The runtime type for an ONNX type code, or an error naming the unsupported type.
 fn cast_target(code: i64) -> Result<DType> {
@@ -1428,6 +1433,30 @@ fn scalar_input(t: Option<&Tensor>, name: &str, default: f64) -> Result<f64> {
     Ok(t.to_f64_vec()[0])
 }
 
+/// BitCast: the same bytes read as another type of the same width.
+fn build_bitcast(b: &super::BuildCtx) -> Result<Box<dyn Kernel>> {
+    let Some(to) = b.attr_int_opt("to")? else {
+        bail!("missing attribute 'to'");
+    };
+    let to = cast_target(to)?;
+    Ok(kernel(move |_, inputs| {
+        let x = input(inputs, 0)?;
+        ensure!(
+            x.dtype().size() == to.size(),
+            "cannot bit-cast {} ({} bytes) to {to} ({} bytes)",
+            x.dtype(),
+            x.dtype().size(),
+            to.size()
+        );
+        if x.dtype() == to {
+            return Ok(vec![x.clone()]);
+        }
+        let bytes = crate::tensor::encode_le(x.data());
+        let data = crate::tensor::decode_le(to, &bytes);
+        Ok(vec![Tensor::new(x.shape().to_vec(), data)?])
+    }))
+}
+
 fn build_dropout(b: &super::BuildCtx) -> Result<Box<dyn Kernel>> {
     let with_mask = b.num_outputs() > 1;
     // Before opset 12 Dropout has no training mode: it is the identity at inference.
@@ -1456,9 +1485,9 @@ fn build_dropout(b: &super::BuildCtx) -> Result<Box<dyn Kernel>> {
     }))
 }
 
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 // Registration
-// ---------------------------------------------------------------------------------------------------
+// -------------------------------------------------------------------------------------------------
 
 pub fn register(r: &mut Registry) {
     // Numeric unary.
@@ -1597,6 +1626,7 @@ pub fn register(r: &mut Registry) {
         }))
     });
     r.add("onnx.Cast", build_cast);
+    r.add("onnx.BitCast", build_bitcast);
     r.add("onnx.CastLike", |_| {
         Ok(kernel(|_, inputs| {
             let to = input(inputs, 1)?.dtype();
