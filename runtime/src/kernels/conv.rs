@@ -508,6 +508,10 @@ fn depthwise(
     let r0: Vec<_> = (0..a0.kernel).map(|k| a0.out_range(k)).collect();
     let r1: Vec<_> = (0..a1.kernel).map(|k| a1.out_range(k)).collect();
     let r2: Vec<_> = (0..a2.kernel).map(|k| a2.out_range(k)).collect();
+    // The common MobileNet case: 3×3 taps at stride 1, every output row's nine taps in one pass.
+    let fused3x3 = [a1, a2]
+        .iter()
+        .all(|a| a.kernel == 3 && a.stride == 1 && a.dilation == 1);
     let run = |p: usize, yp: &mut [f32]| {
         let c = p % channels;
         let xp = &x[p * in_plane..][..in_plane];
@@ -520,6 +524,13 @@ fn depthwise(
                     continue;
                 }
                 let i0 = a0.src(o0, k0);
+                if fused3x3 && (0..3).all(|k1| r1[k1].contains(&o1)) {
+                    let row =
+                        |k1: usize| &xp[(i0 * a1.input + a1.src(o1, k1)) * a2.input..][..a2.input];
+                    let wk = &wc[k0 * 9..][..9];
+                    rows3x3(yrow, [row(0), row(1), row(2)], wk, &r2, a2.pad_begin);
+                    continue;
+                }
                 for k1 in 0..a1.kernel {
                     if !r1[k1].contains(&o1) {
                         continue;
@@ -553,6 +564,40 @@ fn depthwise(
         }
     };
     for_each_chunk(y, out_plane, y.len() * ksz, run);
+}
+
+/// One output row of a 3×3, stride-1, undilated depthwise kernel whose three input rows are all
+/// inside the input: the nine taps fused in one pass where every column tap is inside too, the
+/// per-row version at the borders.
+#[inline]
+fn rows3x3(yrow: &mut [f32], x: [&[f32]; 3], wk: &[f32], r2: &[Range<usize>], pad: usize) {
+    let lo = r2[0].start.max(r2[1].start).max(r2[2].start);
+    let hi = r2[0].end.min(r2[1].end).min(r2[2].end);
+    if lo >= hi {
+        for (k1, xr) in x.iter().enumerate() {
+            row3(yrow, xr, &wk[k1 * 3..][..3], r2, pad);
+        }
+        return;
+    }
+    let n = hi - lo;
+    let start = lo - pad;
+    let [x0, x1, x2] = x.map(|r| &r[start..start + n + 2]);
+    let w: [f32; 9] = wk.try_into().expect("nine taps");
+    for (j, o) in yrow[lo..hi].iter_mut().enumerate() {
+        let a = w[0] * x0[j] + w[1] * x0[j + 1] + w[2] * x0[j + 2];
+        let b = w[3] * x1[j] + w[4] * x1[j + 1] + w[5] * x1[j + 2];
+        let c = w[6] * x2[j] + w[7] * x2[j + 1] + w[8] * x2[j + 2];
+        *o += a + b + c;
+    }
+    // The border columns, tap by tap.
+    for (k1, xr) in x.iter().enumerate() {
+        for (k2, r) in r2.iter().enumerate() {
+            let wv = wk[k1 * 3 + k2];
+            for o in (r.start..lo.min(r.end)).chain(hi.max(r.start)..r.end) {
+                yrow[o] += wv * xr[o + k2 - pad];
+            }
+        }
+    }
 }
 
 /// One output row of a 3-tap, stride-1, undilated depthwise row: the three taps fused in one pass
@@ -1309,6 +1354,11 @@ mod tests {
             (vec![2, 16, 33, 31], vec![16, 1, 3, 3], 16, 1, 1, 1),
             (vec![1, 16, 33, 31], vec![16, 1, 3, 3], 16, 2, 1, 1),
             (vec![1, 24, 30, 30], vec![24, 1, 5, 5], 24, 1, 2, 2),
+            // The fused 3×3 depthwise rows: no padding, wide padding, rows narrower than the kernel.
+            (vec![1, 8, 9, 9], vec![8, 1, 3, 3], 8, 1, 0, 1),
+            (vec![1, 8, 9, 9], vec![8, 1, 3, 3], 8, 1, 2, 1),
+            (vec![1, 8, 5, 2], vec![8, 1, 3, 3], 8, 1, 1, 1),
+            (vec![1, 8, 5, 6, 7], vec![8, 1, 3, 3, 3], 8, 1, 1, 1),
             (vec![1, 32, 30, 30], vec![64, 32, 1, 1], 1, 1, 0, 1),
             (vec![1, 32, 30, 30], vec![64, 8, 3, 3], 4, 2, 1, 1),
         ] {

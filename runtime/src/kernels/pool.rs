@@ -1,5 +1,6 @@
 //! Pooling: MaxPool (with its optional Indices output), AveragePool and LpPool over 1 to 3 spatial
-//! axes, and the global pools (GlobalAveragePool, GlobalMaxPool, GlobalLpPool) over any number.
+//! axes, MaxUnpool, and the global pools (GlobalAveragePool, GlobalMaxPool, GlobalLpPool) over any
+//! number.
 //!
 //! The window geometry (auto_pad, pads, strides, dilations, ceil_mode) is the convolutions'
 //! ([`super::conv::forward_axes`]). For every axis and output position the valid taps are worked out
@@ -11,7 +12,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::conv::{forward_axes, pad3, Axis, Window};
-use super::{input, kernel, BuildCtx, Kernel, Registry};
+use super::{input, kernel, opt_input, BuildCtx, Kernel, Registry};
 use crate::error::Result;
 use crate::plan::RunCtx;
 use crate::tensor::{numel, DType, Elem, Tensor};
@@ -31,6 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add("onnx.LpPool", |ctx| {
         build_pool(ctx, Kind::Lp { p: lp_norm(ctx)? })
     });
+    r.add("onnx.MaxUnpool", build_max_unpool);
     r.add("onnx.GlobalAveragePool", |_| {
         Ok(global(Kind::Avg { include_pad: false }))
     });
@@ -285,6 +287,118 @@ fn pool_planes<T: Elem>(
     (y, want_indices.then_some(idx))
 }
 
+/// The f32 fast path of MaxPool (without indices) and AveragePool, separable: for each output row,
+/// the window's input rows are first combined element-wise over the whole row (contiguous, so it
+/// vectorises), then each output takes its taps along the last axis from that combined row.
+fn pool_planes_f32(x: &[f32], planes: usize, ax: &[Axis; 3], kind: Kind) -> Vec<f32> {
+    let [a0, a1, a2] = ax;
+    let in_plane = a0.input * a1.input * a2.input;
+    let out_plane = a0.output * a1.output * a2.output;
+    let taps = [Taps::new(a0), Taps::new(a1), Taps::new(a2)];
+    let max = kind == Kind::Max;
+    // Per tap along the last axis: the outputs it reaches and where its first one reads.
+    let lanes: Vec<(Range<usize>, usize)> = (0..a2.kernel)
+        .map(|j| {
+            let r = a2.out_range(j);
+            let base = if r.is_empty() { 0 } else { a2.src(r.start, j) };
+            (r, base)
+        })
+        .collect();
+    // Divisors along the last axis, and whether some output there has no tap inside at all.
+    let recip2: Vec<f32> = (0..a2.output)
+        .map(|o| {
+            let n = match kind {
+                Kind::Avg { include_pad: true } => taps[2].padded[o],
+                _ => taps[2].valid[o].len(),
+            };
+            1.0 / n as f32
+        })
+        .collect();
+    let hole2 = taps[2].valid.iter().any(|r| r.is_empty());
+    let mut y = vec![0f32; planes * out_plane];
+    if out_plane == 0 {
+        return y;
+    }
+    let run = |p: usize, yp: &mut [f32]| {
+        let xp = &x[p * in_plane..][..in_plane];
+        let mut acc = vec![0f32; a2.input];
+        for (row, yrow) in yp.chunks_mut(a2.output).enumerate() {
+            let (o0, o1) = (row / a1.output, row % a1.output);
+            let (r0, r1) = (taps[0].valid[o0].clone(), taps[1].valid[o1].clone());
+            let mut first = true;
+            for j0 in r0.clone() {
+                for j1 in r1.clone() {
+                    let (i0, i1) = (a0.src(o0, j0), a1.src(o1, j1));
+                    let xr = &xp[(i0 * a1.input + i1) * a2.input..][..a2.input];
+                    if first {
+                        acc.copy_from_slice(xr);
+                        first = false;
+                    } else if max {
+                        acc.iter_mut().zip(xr).for_each(|(a, &v)| *a = a.max(v));
+                    } else {
+                        acc.iter_mut().zip(xr).for_each(|(a, &v)| *a += v);
+                    }
+                }
+            }
+            // No tap inside on the leading axes: the divisions below give 0/n (or 0/0).
+            let empty = first;
+            yrow.fill(if max && !empty {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            });
+            for (r, base) in lanes.iter().filter(|_| !empty) {
+                let out = &mut yrow[r.clone()];
+                if a2.stride == 1 {
+                    let src = &acc[*base..*base + out.len()];
+                    if max {
+                        out.iter_mut().zip(src).for_each(|(o, &v)| *o = o.max(v));
+                    } else {
+                        out.iter_mut().zip(src).for_each(|(o, &v)| *o += v);
+                    }
+                } else {
+                    for (k, o) in out.iter_mut().enumerate() {
+                        let v = acc[base + k * a2.stride];
+                        *o = if max { o.max(v) } else { *o + v };
+                    }
+                }
+            }
+            match kind {
+                Kind::Max if empty => yrow.fill(0.0),
+                Kind::Max if hole2 => {
+                    for (o2, o) in yrow.iter_mut().enumerate() {
+                        if taps[2].valid[o2].is_empty() {
+                            *o = 0.0;
+                        }
+                    }
+                }
+                Kind::Max => {}
+                _ => {
+                    let rows = match kind {
+                        Kind::Avg { include_pad: true } => taps[0].padded[o0] * taps[1].padded[o1],
+                        _ => r0.len() * r1.len(),
+                    };
+                    let inv = 1.0 / rows as f32;
+                    for (o, &r) in yrow.iter_mut().zip(&recip2) {
+                        *o = *o * r * inv;
+                    }
+                }
+            }
+        }
+    };
+    let ksz = a0.kernel * a1.kernel * a2.kernel;
+    if y.len() * ksz >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        y.par_chunks_mut(out_plane)
+            .enumerate()
+            .for_each(|(p, yp)| run(p, yp));
+    } else {
+        y.chunks_mut(out_plane)
+            .enumerate()
+            .for_each(|(p, yp)| run(p, yp));
+    }
+    y
+}
+
 impl Kernel for Pool {
     fn run(&self, _ctx: &mut RunCtx, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         let x = input(inputs, 0)?;
@@ -306,6 +420,12 @@ impl Kernel for Pool {
         out_shape.extend(axes.iter().map(|a| a.output));
         super::conv::checked_numel(&out_shape)?;
         let want_indices = self.indices;
+        if let (Some(v), false, Kind::Max | Kind::Avg { .. }) =
+            (x.as_slice::<f32>(), want_indices, self.kind)
+        {
+            let y = pool_planes_f32(v, xs[0] * xs[1], &ax, self.kind);
+            return Ok(vec![Tensor::from_vec(out_shape, y)]);
+        }
         let (y, idx) = with_data!(x.data(), v => {
             let (y, idx) = pool_planes(v, xs[0] * xs[1], &ax, self.kind, self.storage_order, want_indices);
             (Tensor::from_vec(out_shape.clone(), y), idx)
@@ -316,6 +436,91 @@ impl Kernel for Pool {
         }
         Ok(outs)
     }
+}
+
+/// MaxUnpool: scatters the pooled values back to where MaxPool's indices say they came from, in a
+/// tensor of the pool's natural input shape; an explicit larger `output_shape` gets that tensor in
+/// its leading corner (as the ONNX reference and test data do).
+fn build_max_unpool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let win = Window::from_ctx(ctx)?;
+    Ok(kernel(move |_ctx, inputs| {
+        let x = input(inputs, 0)?;
+        let idx = input(inputs, 1)?;
+        let xs = x.shape();
+        ensure!(
+            xs.len() >= 3,
+            "input has shape {xs:?}, expected [N, C, spatial...]"
+        );
+        ensure!(
+            idx.shape() == xs,
+            "indices have shape {:?}, the input {xs:?}",
+            idx.shape()
+        );
+        let nd = xs.len() - 2;
+        let kernel = win.kernel(nd, None)?;
+        let (strides, pads) = (win.strides(nd)?, win.pads(nd)?);
+        let mut natural = xs[..2].to_vec();
+        for d in 0..nd {
+            let full = (xs[d + 2].max(1) - 1) * strides[d] + kernel[d];
+            ensure!(
+                full >= pads[d] + pads[nd + d],
+                "spatial dim {d}: pads {} and {} exceed the unpooled size {full}",
+                pads[d],
+                pads[nd + d]
+            );
+            natural.push(full - pads[d] - pads[nd + d]);
+        }
+        super::conv::checked_numel(&natural)?;
+        let out_shape = match opt_input(inputs, 2) {
+            Some(t) => {
+                let v = t.to_i64_vec();
+                ensure!(
+                    v.len() == xs.len() && v.iter().zip(&natural).all(|(&o, &n)| o >= n as i64),
+                    "output_shape {v:?} must have rank {} and hold the natural shape {natural:?}",
+                    xs.len()
+                );
+                v.iter().map(|&d| d as usize).collect()
+            }
+            None => natural.clone(),
+        };
+        super::conv::checked_numel(&out_shape)?;
+        let positions = idx.to_i64_vec();
+        let len = numel(&natural);
+        if let Some(&bad) = positions.iter().find(|&&i| i < 0 || i as usize >= len) {
+            bail!("index {bad} is outside the unpooled tensor of {len} elements");
+        }
+        Ok(vec![with_data!(x.data(), v => {
+            let mut y = vec![Default::default(); len];
+            for (&i, &val) in positions.iter().zip(v.iter()) {
+                y[i as usize] = val;
+            }
+            Tensor::from_vec(out_shape.clone(), embed(&y, &natural, &out_shape))
+        })])
+    }))
+}
+
+/// `v` (shape `from`) placed in the leading corner of a zero tensor of shape `to`.
+fn embed<T: Elem>(v: &[T], from: &[usize], to: &[usize]) -> Vec<T> {
+    if from == to {
+        return v.to_vec();
+    }
+    let mut out = vec![T::default(); numel(to)];
+    let last = from[from.len() - 1];
+    if last == 0 {
+        return out;
+    }
+    let to_strides = crate::tensor::strides(to);
+    for (r, row) in v.chunks(last).enumerate() {
+        // The row's coordinates in `from` (all dims but the last), mapped into `to`.
+        let mut rem = r;
+        let mut off = 0;
+        for d in (0..from.len() - 1).rev() {
+            off += (rem % from[d]) * to_strides[d];
+            rem /= from[d];
+        }
+        out[off..off + last].copy_from_slice(row);
+    }
+    out
 }
 
 /// Global pools: one value per (image, channel) over all spatial dims.
@@ -493,6 +698,15 @@ mod tests {
             let ax = pad3(&axes).unwrap();
             let (got, got_idx) = pool_planes(&x, planes, &ax, kind, 0, true);
             let (want, want_idx) = pool_reference(&x, planes, &axes, kind);
+            if !matches!(kind, Kind::Lp { .. }) {
+                let fast = pool_planes_f32(&x, planes, &ax, kind);
+                for (i, (g, w)) in fast.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-5 * (1.0 + w.abs()) || g.is_nan() && w.is_nan(),
+                        "f32 path, case {case} {kind:?} {axes:?}: [{i}] {g} vs {w}"
+                    );
+                }
+            }
             assert_eq!(got.len(), want.len());
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert!(
@@ -517,6 +731,13 @@ mod tests {
     }
 
     #[test]
+    fn embed_in_corner() {
+        let v: Vec<i32> = (1..=4).collect();
+        assert_eq!(embed(&v, &[2, 2], &[3, 3]), vec![1, 2, 0, 3, 4, 0, 0, 0, 0]);
+        assert_eq!(embed(&v, &[1, 2, 2], &[2, 2, 3])[..6], [1, 2, 0, 3, 4, 0]);
+    }
+
+    #[test]
     fn global_pools() {
         let x: Vec<f32> = vec![1.0, -2.0, 3.0, 4.0, 0.5, -0.5];
         assert_eq!(global_planes(&x, 2, 3, Kind::Max), vec![3.0, 4.0]);
@@ -526,5 +747,53 @@ mod tests {
         );
         let l2 = global_planes(&x, 2, 3, Kind::Lp { p: 2.0 });
         assert!((l2[0] - 14f32.sqrt()).abs() < 1e-6);
+    }
+
+    /// `cargo test --release -p onnxqc-runtime pool_speed -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn pool_speed() {
+        let mut seed = 1u64;
+        for (name, xs, k, s, p, kind) in [
+            (
+                "maxpool 3x3/2 [1,64,112,112]",
+                [1, 64, 112, 112],
+                3,
+                2,
+                1,
+                Kind::Max,
+            ),
+            (
+                "avgpool 2x2/2 [1,256,56,56]",
+                [1, 256, 56, 56],
+                2,
+                2,
+                0,
+                Kind::Avg { include_pad: false },
+            ),
+        ] {
+            let win = window(AutoPad::NotSet, vec![s; 2], vec![1; 2], vec![p; 4]);
+            let axes = forward_axes(&win, &xs[2..], &[k, k], false).unwrap();
+            let ax = pad3(&axes).unwrap();
+            let x: Vec<f32> = (0..numel(&xs)).map(|_| lcg(&mut seed)).collect();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut best = f64::INFINITY;
+                for _ in 0..20 {
+                    let t = std::time::Instant::now();
+                    let y = pool_planes_f32(&x, xs[0] * xs[1], &ax, kind);
+                    best = best.min(t.elapsed().as_secs_f64());
+                    assert!(!y.is_empty());
+                }
+                println!(
+                    "{name}: {:.3} ms ({:.2} GB/s in)",
+                    best * 1e3,
+                    x.len() as f64 * 4.0 / best / 1e9
+                );
+            });
+        }
     }
 }
