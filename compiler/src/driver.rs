@@ -472,7 +472,7 @@ fn run_passes(
         source: (!source.text.is_empty()).then(|| source.clone()),
         internal,
     };
-    let cx = PassContext { ops };
+    let cx = PassContext::new(ops);
     let mut dump = |pass: &str, m: &Module| {
         eprintln!("// -----// IR Dump After {pass} //----- //");
         eprint!("{}", print_module(m, print_opts));

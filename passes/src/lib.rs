@@ -2,26 +2,54 @@
 //!
 //! Start at [`registry`] (what a pass declares: name, summary, options, requirements) and [`manager`]
 //! (pipeline strings `a,b{opt=v},c`, running them with verification, IR printing and timing). Each pass is
-//! one module here with one CLI name and one folder under `lit-tests/`: [`dce`], [`cse`]. Passes never
+//! one module here with one CLI name and one folder under `lit-tests/`: [`dce`], [`cse`], [`shape_infer`], [`fold`], [`fuse`]. Passes never
 //! depend on the runtime: a pass that must execute the model (calibration) will receive a runner through
 //! [`PassContext`].
 
 pub mod cse;
 pub mod dce;
+pub mod fold;
+pub mod fuse;
 pub mod manager;
 pub mod options;
 pub mod registry;
+pub mod shape_infer;
 
-use onnxqc_ir::{Diagnostic, Module, OpRegistry};
+use onnxqc_ir::{Diagnostic, Module, OpData, OpRegistry, TensorData};
 
 pub use manager::{parse_pipeline, Pipeline, PipelineEntry, PipelineError, RunConfig, RunReport};
 pub use options::{OptKind, OptValue, OptionSpec, PassOptions};
-pub use registry::{PassInfo, PassRegistry};
+pub use registry::{PassInfo, PassRegistry, Preset};
 
 /// What passes may use besides the module.
 pub struct PassContext<'a> {
     /// Op facts (counts, effects) from the dialects.
     pub ops: &'a OpRegistry,
+    /// Evaluates single ops on constants (the runtime's kernels, supplied by the driver). `None` when the
+    /// passes run without a runtime; passes then fold only what they can compute themselves.
+    pub eval: Option<&'a dyn ConstEvaluator>,
+}
+
+impl<'a> PassContext<'a> {
+    /// A context without an evaluator.
+    pub fn new(ops: &'a OpRegistry) -> PassContext<'a> {
+        PassContext { ops, eval: None }
+    }
+}
+
+/// Computes the results of one op whose inputs are all constants. Implemented outside this crate (the
+/// driver wraps the runtime), so that passes never depend on the runtime.
+pub trait ConstEvaluator {
+    /// `op` gives the kind, attributes and node name; `inputs[i]` is operand `i` (`None` for an absent
+    /// optional operand); `opset` is the module's default-domain opset. Returns one tensor per result, or
+    /// a message saying why the op cannot be evaluated (unsupported op, bad input), which callers treat
+    /// as "do not fold".
+    fn eval(
+        &self,
+        op: &OpData,
+        inputs: &[Option<&TensorData>],
+        opset: i64,
+    ) -> Result<Vec<TensorData>, String>;
 }
 
 /// What a pass run did.

@@ -89,6 +89,39 @@ pub fn parse_pipeline<'r>(
                 format!("registered passes: {}", reg.names()),
             ));
         }
+        if let Some(preset) = reg.preset(name) {
+            // A preset expands in place to its pipeline; it takes no options of its own.
+            let expanded = parse_pipeline(preset.pipeline, reg).map_err(|e| {
+                err(
+                    format!("preset '{name}' does not parse: {}", e.message),
+                    start,
+                    e.help,
+                )
+            })?;
+            entries.extend(expanded.entries);
+            skip_ws(&mut i);
+            if bytes.get(i) == Some(&b'{') {
+                return Err(err(
+                    format!("preset '{name}' takes no options"),
+                    i,
+                    format!("'{name}' = {}", preset.pipeline),
+                ));
+            }
+            match bytes.get(i) {
+                None => break,
+                Some(b',') => {
+                    i += 1;
+                    continue;
+                }
+                Some(_) => {
+                    return Err(err(
+                        "expected ',' between passes".into(),
+                        i,
+                        format!("registered passes: {}", reg.names()),
+                    ))
+                }
+            }
+        }
         let Some(info) = reg.get(name) else {
             return Err(err(
                 format!("unknown pass '{name}'"),
@@ -498,6 +531,20 @@ mod tests {
             onnxqc_ir::Attribute::Strings(vec!["ranges".into()]),
         ));
         assert!(check_requirements(&parse_pipeline("lower", &reg).unwrap(), &module).is_ok());
+    }
+
+    #[test]
+    fn presets_expand_in_place() {
+        let reg = PassRegistry::builtin();
+        let p = parse_pipeline("dce, preprocess ,cse", &reg).unwrap();
+        assert_eq!(
+            p.to_text(),
+            "dce,shape-infer,fold,fuse,cse,dce,shape-infer,cse"
+        );
+        let e = parse_pipeline("preprocess{x=1}", &reg).unwrap_err();
+        assert_eq!(e.message, "preset 'preprocess' takes no options");
+        assert_eq!(e.offset, 10);
+        assert!(reg.describe().contains("preprocess"));
     }
 
     #[test]

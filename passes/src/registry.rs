@@ -33,10 +33,19 @@ impl std::fmt::Debug for PassInfo {
     }
 }
 
-/// The passes known to this build.
+/// A named pipeline (`preprocess`): written in a pipeline string like a pass, it expands in place.
+#[derive(Clone, Debug)]
+pub struct Preset {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub pipeline: &'static str,
+}
+
+/// The passes and presets known to this build.
 #[derive(Debug, Default)]
 pub struct PassRegistry {
     passes: Vec<PassInfo>,
+    presets: Vec<Preset>,
 }
 
 impl PassRegistry {
@@ -45,7 +54,35 @@ impl PassRegistry {
         let mut r = PassRegistry::default();
         r.register(crate::dce::info());
         r.register(crate::cse::info());
+        r.register(crate::shape_infer::info());
+        r.register(crate::fold::info());
+        r.register(crate::fuse::info());
+        r.register_preset(Preset {
+            name: "preprocess",
+            summary: "Clean the graph for quantization: shapes, folding, fusion, CSE, DCE",
+            pipeline: "shape-infer,fold,fuse,cse,dce,shape-infer",
+        });
         r
+    }
+
+    /// Adds a preset; a preset may not share a pass's name.
+    pub fn register_preset(&mut self, preset: Preset) {
+        assert!(
+            self.get(preset.name).is_none(),
+            "preset '{}' has the name of a pass",
+            preset.name
+        );
+        self.presets.retain(|p| p.name != preset.name);
+        self.presets.push(preset);
+        self.presets.sort_by_key(|p| p.name);
+    }
+
+    pub fn preset(&self, name: &str) -> Option<&Preset> {
+        self.presets.iter().find(|p| p.name == name)
+    }
+
+    pub fn presets(&self) -> impl Iterator<Item = &Preset> {
+        self.presets.iter()
     }
 
     /// Adds a pass; a later pass with the same name replaces the earlier one.
@@ -76,6 +113,13 @@ impl PassRegistry {
                 ));
             }
         }
+        if !self.presets.is_empty() {
+            out.push_str("\nPresets (expand in place in a pipeline):\n");
+            for p in &self.presets {
+                out.push_str(&format!("  {:width$}  {}\n", p.name, p.summary));
+                out.push_str(&format!("  {:width$}    = {}\n", "", p.pipeline));
+            }
+        }
         out
     }
 
@@ -84,6 +128,7 @@ impl PassRegistry {
         self.passes
             .iter()
             .map(|p| p.name)
+            .chain(self.presets.iter().map(|p| p.name))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -87,18 +87,11 @@ pub fn threads_from_env() -> Result<Option<usize>> {
 
 /// The model's default-domain opset version (the latest when the module does not say).
 pub fn model_opset(module: &Module) -> i64 {
-    match module.attr(onnxqc_onnx::attrs::OPSET_IMPORT) {
-        Some(onnxqc_ir::Attribute::Dict(d)) => d
-            .iter()
-            .find(|(k, _)| &**k == onnxqc_onnx::attrs::DEFAULT_DOMAIN_KEY || k.is_empty())
-            .and_then(|(_, v)| v.as_int())
-            .unwrap_or(LATEST_OPSET),
-        _ => LATEST_OPSET,
-    }
+    onnxqc_onnx::default_opset(module)
 }
 
 /// The opset assumed for text-IR modules that do not record one.
-pub const LATEST_OPSET: i64 = 23;
+pub const LATEST_OPSET: i64 = onnxqc_onnx::LATEST_OPSET;
 
 impl Session {
     /// Compiles the module's main graph (its first function) with default options.

@@ -24,13 +24,8 @@ fn run(input: &str, pipeline: &str) -> String {
         print_after_all: false,
         dump: &mut dump,
     };
-    run_pipeline(
-        &pipeline,
-        &mut module,
-        &PassContext { ops: &ops },
-        &mut config,
-    )
-    .expect("pipeline runs");
+    run_pipeline(&pipeline, &mut module, &PassContext::new(&ops), &mut config)
+        .expect("pipeline runs");
     print_module(&module, &PrintOptions::default())
 }
 

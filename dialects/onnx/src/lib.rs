@@ -52,6 +52,65 @@ pub fn register(reg: &mut OpRegistry) {
 
 /// The op kind of ONNX op `op_type` in `domain`: `("", "Conv")` and `("ai.onnx", "Conv")` give
 /// `onnx.Conv`, `("com.microsoft", "QLinearConv")` gives `com.microsoft.QLinearConv`.
+/// The opset assumed for modules that do not record one (text-IR inputs).
+pub const LATEST_OPSET: i64 = 23;
+
+/// The module's opset version for `domain` (`""`, `"ai.onnx"` or `"onnx"` for the default domain), from
+/// its opset imports; `None` when the module does not import the domain.
+pub fn opset_version(module: &onnxqc_ir::Module, domain: &str) -> Option<i64> {
+    let key = match domain {
+        "" | "onnx" => attrs::DEFAULT_DOMAIN_KEY,
+        d => d,
+    };
+    match module.attr(attrs::OPSET_IMPORT) {
+        Some(onnxqc_ir::Attribute::Dict(d)) => d
+            .iter()
+            .find(|(k, _)| &**k == key || (key == attrs::DEFAULT_DOMAIN_KEY && k.is_empty()))
+            .and_then(|(_, v)| v.as_int()),
+        _ => None,
+    }
+}
+
+/// The module's default-domain opset ([`LATEST_OPSET`] when the module does not say).
+pub fn default_opset(module: &onnxqc_ir::Module) -> i64 {
+    opset_version(module, "").unwrap_or(LATEST_OPSET)
+}
+
+/// Records that the module imports `domain` at `version` (raising an older import; never lowering it), so
+/// that a pass that introduces ops of a new domain (`com.microsoft`) leaves a loadable model.
+pub fn require_opset(module: &mut onnxqc_ir::Module, domain: &str, version: i64) {
+    let key: std::sync::Arc<str> = match domain {
+        "" | "onnx" => attrs::DEFAULT_DOMAIN_KEY.into(),
+        d => d.into(),
+    };
+    let slot = module
+        .attrs
+        .iter_mut()
+        .find(|(k, _)| &**k == attrs::OPSET_IMPORT);
+    let dict = match slot {
+        Some((_, onnxqc_ir::Attribute::Dict(d))) => d,
+        _ => {
+            module.attrs.retain(|(k, _)| &**k != attrs::OPSET_IMPORT);
+            module.attrs.push((
+                attrs::OPSET_IMPORT.into(),
+                onnxqc_ir::Attribute::Dict(vec![]),
+            ));
+            match module.attrs.last_mut() {
+                Some((_, onnxqc_ir::Attribute::Dict(d))) => d,
+                _ => unreachable!("just pushed a dict"),
+            }
+        }
+    };
+    match dict.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, v)) => {
+            if v.as_int().is_none_or(|old| old < version) {
+                *v = onnxqc_ir::Attribute::Int(version);
+            }
+        }
+        None => dict.push((key, onnxqc_ir::Attribute::Int(version))),
+    }
+}
+
 pub fn op_kind(domain: &str, op_type: &str) -> String {
     let prefix = match domain {
         "" | "ai.onnx" => DEFAULT_DOMAIN_PREFIX,
@@ -78,6 +137,20 @@ pub(crate) mod tests {
         let mut reg = OpRegistry::new();
         register(&mut reg);
         reg
+    }
+
+    #[test]
+    fn opset_imports_are_read_and_raised() {
+        let mut m = onnxqc_ir::Module::default();
+        assert_eq!(opset_version(&m, ""), None);
+        assert_eq!(default_opset(&m), LATEST_OPSET);
+        require_opset(&mut m, "", 13);
+        require_opset(&mut m, "com.microsoft", 1);
+        require_opset(&mut m, "onnx", 11);
+        assert_eq!(opset_version(&m, "ai.onnx"), Some(13));
+        assert_eq!(opset_version(&m, "com.microsoft"), Some(1));
+        require_opset(&mut m, "", 17);
+        assert_eq!(default_opset(&m), 17);
     }
 
     #[test]
