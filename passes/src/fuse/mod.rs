@@ -234,3 +234,80 @@ fn leak_name(name: &str) -> &'static str {
     let s: egg::Symbol = name.into();
     s.as_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use onnxqc_ir::parse::parse_module;
+    use onnxqc_ir::print::{print_module, PrintOptions};
+
+    use super::*;
+
+    fn run(text: &str, rules: &[&str]) -> String {
+        let mut module = parse_module(text, 0).expect("parses");
+        let ops = crate::default_op_registry();
+        let mut pass = Fuse {
+            iter_limit: 8,
+            node_limit: 0,
+            time_limit: Duration::from_secs(5),
+            rules: rules.iter().map(|s| s.to_string()).collect(),
+        };
+        pass.run(&mut module, &PassContext::new(&ops))
+            .expect("fuse runs");
+        print_module(&module, &PrintOptions::default())
+    }
+
+    /// Graph → e-graph → extraction → graph with no rules gives back the same IR: names, locations,
+    /// multi-result ops (one used result, several used results), regions reading outer values, opaque
+    /// ops, dead ops and large constants all survive.
+    #[test]
+    fn round_trip_without_rules_is_lossless() {
+        let text = r#"func.func @lossless(%x: tensor<2x4xf32>, %c: tensor<i1>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x1xf32>, tensor<2x4xf32>) {
+  %w = "onnx.Constant"() {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0], [17.0, 18.0, 19.0, 20.0]]> : tensor<5x4xf32>} : () -> tensor<5x4xf32>
+  %none = "onnx.NoValue"() : () -> none
+  %0 = "onnx.Gemm"(%x, %w, %none) {transB = 1} : (tensor<2x4xf32>, tensor<5x4xf32>, none) -> tensor<2x5xf32> loc("gemm")
+  %a, %b = "onnx.Split"(%0) {axis = 1, num_outputs = 2} : (tensor<2x5xf32>) -> (tensor<2x4xf32>, tensor<2x1xf32>) loc("split")
+  %y, %mask = "onnx.Dropout"(%a) : (tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xi1>)
+  %1 = "onnx.Relu"(%y) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %dead = "onnx.Neg"(%1) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %r = "onnx.If"(%c) ({
+    %2 = "onnx.Neg"(%1) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+    %3 = "onnx.Identity"(%2) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+    "onnx.Yield"(%3) : (tensor<2x4xf32>) -> ()
+  }, {
+    "onnx.Yield"(%x) : (tensor<2x4xf32>) -> ()
+  }) {else_branch = #onnx.graph<1>, then_branch = #onnx.graph<0>} : (tensor<i1>) -> tensor<2x4xf32>
+  %4 = "custom.Op"(%r) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %5 = "onnx.Add"(%4, %1) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  func.return %5, %1, %b, %x : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x1xf32>, tensor<2x4xf32>
+}
+"#;
+        let canonical = print_module(&parse_module(text, 0).unwrap(), &PrintOptions::default());
+        assert_eq!(canonical, text, "test input is canonical");
+        assert_eq!(run(text, &[]), text);
+        // With every rule but `identity`, nothing applies either.
+        let most: Vec<&str> = rules::GROUPS
+            .iter()
+            .copied()
+            .filter(|g| *g != "identity")
+            .collect();
+        assert_eq!(run(text, &most), text);
+        // `identity` removes the Identity in the region only.
+        let out = run(text, &["identity"]);
+        assert!(!out.contains("\"onnx.Identity\""), "{out}");
+        assert!(out.contains("\"onnx.Yield\"(%2)"), "{out}");
+    }
+
+    #[test]
+    fn unknown_rules_are_errors() {
+        let mut module = parse_module("func.func @f() {\n  func.return\n}\n", 0).unwrap();
+        let ops = crate::default_op_registry();
+        let mut pass = Fuse {
+            iter_limit: 8,
+            node_limit: 0,
+            time_limit: Duration::from_secs(5),
+            rules: vec!["nope".into()],
+        };
+        let err = pass.run(&mut module, &PassContext::new(&ops)).unwrap_err();
+        assert!(err.diagnostics[0].message.contains("unknown rule 'nope'"));
+    }
+}
