@@ -544,7 +544,8 @@ fn matmul_gemm(eg: &mut FuseGraph, eclass: Id, add_head: &Head, a: Id, c: Id) ->
 
 // ----- 4. LayerNormalization -----
 
-/// ReduceMean's input and normalised axes (attribute or constant input), when `keepdims` is 1.
+/// ReduceMean's input and reduced axes in negative form (`-k..-1` for the last `k`; positive axes need
+/// the rank), when `keepdims` is 1.
 fn reduce_mean(eg: &FuseGraph, c: Id) -> Option<(Id, Vec<i64>)> {
     let (kids, h) = find(eg, c, "onnx.ReduceMean")?;
     if int_attr(&h, "keepdims", 1) != 1 {
@@ -555,24 +556,19 @@ fn reduce_mean(eg: &FuseGraph, c: Id) -> Option<(Id, Vec<i64>)> {
         2 => ints_of(eg, kids[1])?,
         _ => return None,
     };
-    let r = dims(eg, kids[0])?.len() as i64;
-    let mut axes: Vec<i64> = axes
-        .iter()
-        .map(|&a| if a < 0 { a + r } else { a })
-        .collect();
-    axes.sort_unstable();
-    axes.dedup();
-    Some((kids[0], axes))
+    let r = dims(eg, kids[0]).map(|d| d.len() as i64);
+    let mut out = Vec::with_capacity(axes.len());
+    for a in axes {
+        out.push(if a < 0 { a } else { a - r? });
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some((kids[0], out))
 }
 
-/// `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)` → `LayerNormalization(x, ones)`.
-///
-/// Legal when: both ReduceMeans keep dims and reduce the same axes, which are the last `k` axes of `x`
-/// (rank known); the square is `Pow(d, 2)` or `Mul(d, d)`; `eps` is a scalar constant; the normalised
-/// dims are static (the unit scale is a constant of that shape); the type is float; the model's opset is
-/// at least 13 (`LayerNormalization` is standard from 17; ONNX Runtime 1.32 also runs it in the default
-/// domain at 13–16, checked by hand; below 13 the chain is left alone).
-fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Option<Id> {
+/// The decomposed core `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)` at `d / sd`: `(x, k, eps)`
+/// where the last `k` axes are normalised.
+fn ln_core(eg: &FuseGraph, d: Id, sd: Id) -> Option<(Id, usize, f64)> {
     if eg.analysis.opset < 13 {
         return None;
     }
@@ -597,16 +593,48 @@ fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Optio
     let squared = find(eg, vx, "onnx.Pow")
         .is_some_and(|(k, _)| k[0] == d && is_scalar(eg, k[1], 2.0))
         || find(eg, vx, "onnx.Mul").is_some_and(|(k, _)| k[0] == d && k[1] == d);
-    if !squared || !is_float(elem(eg, x)) {
+    let k = axes.len();
+    if !squared
+        || k == 0
+        || axes
+            .iter()
+            .enumerate()
+            .any(|(i, &a)| a != i as i64 - k as i64)
+    {
         return None;
     }
+    if elem(eg, x).is_some() && !is_float(elem(eg, x)) {
+        return None;
+    }
+    Some((x, k, eps))
+}
+
+fn ln_attrs(eg: &FuseGraph, x: Id, k: usize, eps: f64) -> Vec<NamedAttr> {
+    let axis = match dims(eg, x) {
+        Some(d) => d.len() as i64 - k as i64,
+        None => -(k as i64),
+    };
+    vec![
+        ("axis".into(), Attribute::Int(axis)),
+        ("epsilon".into(), Attribute::Float(eps as f32)),
+    ]
+}
+
+/// `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)` → `LayerNormalization(x, ones)`.
+///
+/// Legal when: both ReduceMeans keep dims and reduce the same axes, which are the last `k` axes of `x`
+/// (rank known); the square is `Pow(d, 2)` or `Mul(d, d)`; `eps` is a scalar constant; the normalised
+/// dims are static (the unit scale is a constant of that shape); the type is float; the model's opset is
+/// at least 13 (`LayerNormalization` is standard from 17; ONNX Runtime 1.32 also runs it in the default
+/// domain at 13–16, checked by hand; below 13 the chain is left alone).
+fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Option<Id> {
+    let (x, k, eps) = ln_core(eg, d, sd)?;
     let xd = dims(eg, x)?.to_vec();
-    let r = xd.len() as i64;
-    let k = axes.len() as i64;
-    if k == 0 || axes.iter().enumerate().any(|(i, &a)| a != r - k + i as i64) {
-        return None;
-    }
-    let norm: Option<Vec<u64>> = xd[(r - k) as usize..].iter().map(Dim::known).collect();
+    let norm: Option<Vec<u64>> = xd
+        .get(xd.len().checked_sub(k)?..)?
+        .iter()
+        .map(Dim::known)
+        .collect();
     let ones = virtual_weight(
         eg,
         "qc.fill",
@@ -614,10 +642,7 @@ fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Optio
         Type::tensor(elem(eg, x)?, &norm?),
         &[],
     );
-    let attrs = vec![
-        ("axis".into(), Attribute::Int(r - k)),
-        ("epsilon".into(), Attribute::Float(eps as f32)),
-    ];
+    let attrs = ln_attrs(eg, x, k, eps);
     let h = Head::new_op(
         "onnx.LayerNormalization",
         attrs,
@@ -631,30 +656,59 @@ fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Optio
 /// → `LayerNormalization(x, g, beta)`. Legal when the constant has exactly the normalised shape (so the
 /// product does not broadcast the output any further) and the same element type.
 fn layernorm_affine(eg: &mut FuseGraph, eclass: Id, a: Id, p: Id, bias: bool) -> Option<Id> {
-    let (kids, ln) = find(eg, a, "onnx.LayerNormalization")?;
-    if !single_use(eg, a) || !is_const(eg, p) || elem(eg, p) != elem(eg, kids[0]) {
-        return None;
-    }
-    let unit_scale = find(eg, kids[1], "qc.fill").is_some();
-    if bias && kids.len() != 2 || !bias && (kids.len() != 2 || !unit_scale) {
+    if !single_use(eg, a) || !is_const(eg, p) {
         return None;
     }
     let ps = static_shape(eg, p)?;
-    if static_shape(eg, kids[1])? != ps {
+    if let Some((kids, ln)) = find(eg, a, "onnx.LayerNormalization") {
+        let unit_scale = find(eg, kids[1], "qc.fill").is_some();
+        if kids.len() != 2 || !bias && !unit_scale || elem(eg, p) != elem(eg, kids[1]) {
+            return None;
+        }
+        if static_shape(eg, kids[1])? != ps {
+            return None;
+        }
+        let children: Vec<Id> = if bias {
+            vec![kids[0], kids[1], p]
+        } else {
+            vec![kids[0], p]
+        };
+        let h = Head::new_op(
+            "onnx.LayerNormalization",
+            ln.attrs.clone(),
+            class_ty(eg, eclass),
+            ln.name_from.or(op_of(&ln)),
+        );
+        return Some(add(eg, h, &children));
+    }
+    // The core without a static normalised shape (types not inferred): the scale gives the shape. Its
+    // dims must all differ from 1, so that it cannot be broadcasting against the normalised dims.
+    if bias {
         return None;
     }
-    let children: Vec<Id> = if bias {
-        vec![kids[0], kids[1], p]
-    } else {
-        vec![kids[0], p]
-    };
+    let (dk, div) = find(eg, a, "onnx.Div")?;
+    let (x, k, eps) = ln_core(eg, dk[0], dk[1])?;
+    if ps.len() != k || ps.contains(&1) || elem(eg, x).is_some_and(|e| Some(e) != elem(eg, p)) {
+        return None;
+    }
+    if let Some(xd) = dims(eg, x) {
+        let tail = &xd[xd.len().checked_sub(k)?..];
+        if tail
+            .iter()
+            .zip(&ps)
+            .any(|(d, &n)| d.known().is_some_and(|d| d != n))
+        {
+            return None;
+        }
+    }
+    let attrs = ln_attrs(eg, x, k, eps);
     let h = Head::new_op(
         "onnx.LayerNormalization",
-        ln.attrs.clone(),
+        attrs,
         class_ty(eg, eclass),
-        ln.name_from.or(op_of(&ln)),
+        op_of(&div),
     );
-    Some(add(eg, h, &children))
+    Some(add(eg, h, &[x, p]))
 }
 
 // ----- 5. Gelu -----
@@ -772,7 +826,8 @@ fn gelu(eg: &mut FuseGraph, eclass: Id, root: &Head, a: Id, b: Id) -> Option<Id>
         (x == b).then_some((x, tanh))
     })();
     let (x, tanh) = found?;
-    if !is_float(elem(eg, x)) {
+    // Erf and Tanh take only floats, so an unknown type is a float type.
+    if elem(eg, x).is_some() && !is_float(elem(eg, x)) {
         return None;
     }
     let ty = class_ty(eg, eclass);
@@ -797,7 +852,7 @@ fn gelu(eg: &mut FuseGraph, eclass: Id, root: &Head, a: Id, b: Id) -> Option<Id>
 /// `com.microsoft.QuickGelu{alpha = 1.0}` (`x * sigmoid(alpha * x)`). Float types only.
 fn swish(eg: &mut FuseGraph, eclass: Id, root: &Head, a: Id, b: Id) -> Option<Id> {
     let (k, _) = find(eg, b, "onnx.Sigmoid")?;
-    if k[0] != a || !is_float(elem(eg, a)) {
+    if k[0] != a || elem(eg, a).is_some() && !is_float(elem(eg, a)) {
         return None;
     }
     let ty = class_ty(eg, eclass);
