@@ -525,6 +525,20 @@ pub fn register(r: &mut Registry) {
         }))
     });
     r.add("onnx.Gelu", build_gelu);
+    // ONNX Runtime's contrib forms, which the `fuse` pass emits below the opsets that define Gelu (20).
+    r.add("com.microsoft.Gelu", |_| {
+        Ok(super::elementwise::real_kernel(GeluErf))
+    });
+    r.add("com.microsoft.FastGelu", |b| {
+        ensure!(
+            b.num_inputs() == 1,
+            "FastGelu with a bias input is not supported"
+        );
+        Ok(super::elementwise::real_kernel(GeluTanh))
+    });
+    real_op!(r, "com.microsoft.QuickGelu", [alpha = 1.702], |x| swish(
+        x, alpha
+    ));
     r.add("onnx.Shrink", build_shrink);
     r.add("onnx.Clip", build_clip);
     r.add("onnx.Softmax", |b| build_norm(b, Norm::Softmax));
