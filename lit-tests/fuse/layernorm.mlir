@@ -44,7 +44,7 @@ module attributes {onnx.opset_import = {ai.onnx = 18}} {
 
 // -----
 
-// Not the last axes (mean over axis 0), or below opset 13: left alone.
+// Not the last axes (mean over axis 0): left alone.
 // CHECK-LABEL: func.func @layernorm_illegal
 // CHECK-NOT: "onnx.LayerNormalization"
 func.func @layernorm_illegal(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
@@ -58,4 +58,24 @@ func.func @layernorm_illegal(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %5 = "onnx.Sqrt"(%4) : (tensor<1x4xf32>) -> tensor<1x4xf32>
   %y = "onnx.Div"(%1, %5) : (tensor<2x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
   func.return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// Below opset 17 (no standard LayerNormalization; onnx.checker rejects it there): left alone.
+// CHECK-LABEL: func.func @layernorm_opset16
+// CHECK-NOT: "onnx.LayerNormalization"
+module attributes {onnx.opset_import = {ai.onnx = 16}} {
+  func.func @layernorm_opset16(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %two = "onnx.Constant"() {value = dense<2.0> : tensor<f32>} : () -> tensor<f32>
+    %eps = "onnx.Constant"() {value = dense<1.0e-5> : tensor<f32>} : () -> tensor<f32>
+    %0 = "onnx.ReduceMean"(%x) {axes = [-1]} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+    %1 = "onnx.Sub"(%x, %0) : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+    %2 = "onnx.Pow"(%1, %two) : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+    %3 = "onnx.ReduceMean"(%2) {axes = [-1]} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+    %4 = "onnx.Add"(%3, %eps) : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+    %5 = "onnx.Sqrt"(%4) : (tensor<2x1xf32>) -> tensor<2x1xf32>
+    %y = "onnx.Div"(%1, %5) : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+    func.return %y : tensor<2x4xf32>
+  }
 }

@@ -569,7 +569,10 @@ fn reduce_mean(eg: &FuseGraph, c: Id) -> Option<(Id, Vec<i64>)> {
 /// The decomposed core `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)` at `d / sd`: `(x, k, eps)`
 /// where the last `k` axes are normalised.
 fn ln_core(eg: &FuseGraph, d: Id, sd: Id) -> Option<(Id, usize, f64)> {
-    if eg.analysis.opset < 13 {
+    // `LayerNormalization` is standard from opset 17. ONNX Runtime also runs it in the default domain at
+    // 13-16, but `onnx.checker` rejects such a model, and ONNX Runtime has no `com.microsoft` form; below 17
+    // the chain is left decomposed (the quantizer then sees its pieces).
+    if eg.analysis.opset < 17 {
         return None;
     }
     let (sub, _) = find(eg, d, "onnx.Sub")?;
@@ -625,8 +628,7 @@ fn ln_attrs(eg: &FuseGraph, x: Id, k: usize, eps: f64) -> Vec<NamedAttr> {
 /// Legal when: both ReduceMeans keep dims and reduce the same axes, which are the last `k` axes of `x`
 /// (rank known); the square is `Pow(d, 2)` or `Mul(d, d)`; `eps` is a scalar constant; the normalised
 /// dims are static (the unit scale is a constant of that shape); the type is float; the model's opset is
-/// at least 13 (`LayerNormalization` is standard from 17; ONNX Runtime 1.32 also runs it in the default
-/// domain at 13–16, checked by hand; below 13 the chain is left alone).
+/// at least 17, where `LayerNormalization` is standard (see `ln_core`).
 fn layernorm(eg: &mut FuseGraph, eclass: Id, div: &Head, d: Id, sd: Id) -> Option<Id> {
     let (x, k, eps) = ln_core(eg, d, sd)?;
     let xd = dims(eg, x)?.to_vec();
