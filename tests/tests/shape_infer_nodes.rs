@@ -291,3 +291,68 @@ fn shape_infer_matches_node_test_outputs() {
         failures.join("\n")
     );
 }
+
+/// After `shape-infer`, the exporter writes a `value_info` for every intermediate value, with symbolic
+/// dims as `dim_param`.
+#[test]
+fn export_writes_value_info_for_inferred_values() {
+    let text =
+        std::fs::read_to_string(workspace_root().join("lit-tests/shape-infer/reshape-chain.mlir"))
+            .unwrap();
+    let mut module = onnxqc_ir::parse::parse_module(&text, 0).expect("lit input parses");
+    let reg = PassRegistry::builtin();
+    let info = reg.get("shape-infer").unwrap();
+    let ops = default_op_registry();
+    (info.create)(&PassOptions::defaults(info.options))
+        .run(&mut module, &PassContext::new(&ops))
+        .expect("shape-infer runs");
+    let dir = std::env::temp_dir().join(format!("onnxqc-si-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("out.onnx");
+    onnxqc_onnx::export_file(&module, &path, &Default::default()).expect("export");
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let model = onnxqc_onnx::proto::ModelProto::decode(bytes.as_slice()).unwrap();
+    let g = model.graph.unwrap();
+    let dims = |name: &str| -> Vec<String> {
+        let vi = g
+            .value_info
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no value_info for '{name}'"));
+        let Some(onnxqc_onnx::proto::type_proto::Value::TensorType(t)) =
+            vi.r#type.as_ref().and_then(|t| t.value.as_ref())
+        else {
+            panic!("'{name}' is not a tensor");
+        };
+        t.shape
+            .as_ref()
+            .unwrap()
+            .dim
+            .iter()
+            .map(|d| match &d.value {
+                Some(onnxqc_onnx::proto::tensor_shape_proto::dimension::Value::DimValue(v)) => {
+                    v.to_string()
+                }
+                Some(onnxqc_onnx::proto::tensor_shape_proto::dimension::Value::DimParam(p)) => {
+                    p.clone()
+                }
+                None => "?".into(),
+            })
+            .collect()
+    };
+    assert_eq!(dims("r"), ["batch", "seq", "12", "64"]);
+    assert_eq!(dims("shape"), ["4"]);
+    assert_eq!(dims("q2"), ["1"]);
+    let outputs: Vec<&str> = g.output.iter().map(|o| o.name.as_str()).collect();
+    for n in &g.node {
+        for o in &n.output {
+            if n.op_type != "Constant" && !outputs.contains(&o.as_str()) {
+                assert!(
+                    g.value_info.iter().any(|v| &v.name == o),
+                    "no value_info for '{o}'"
+                );
+            }
+        }
+    }
+}

@@ -999,3 +999,203 @@ pub fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
     let a = if axis < 0 { axis + r } else { axis };
     (0..r).contains(&a).then_some(a as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use onnxqc_ir::parse::parse_module;
+    use onnxqc_ir::print::{print_module, PrintOptions};
+
+    use crate::{default_op_registry, PassContext, PassOptions, PassRegistry};
+
+    /// Runs shape-infer (with extra options) on text IR and returns the printed result or the error.
+    fn run(text: &str, opts: &[(&'static str, crate::OptValue)]) -> Result<String, String> {
+        let mut m = parse_module(text, 0).map_err(|e| format!("{e:?}"))?;
+        let reg = PassRegistry::builtin();
+        let info = reg.get("shape-infer").unwrap();
+        let mut o = PassOptions::defaults(info.options);
+        for (k, v) in opts {
+            o.set(k, v.clone());
+        }
+        let ops = default_op_registry();
+        (info.create)(&o)
+            .run(&mut m, &PassContext::new(&ops))
+            .map_err(|e| e.diagnostics[0].message.clone())?;
+        Ok(print_module(&m, &PrintOptions::default()))
+    }
+
+    fn infer(text: &str) -> String {
+        run(text, &[]).unwrap()
+    }
+
+    #[test]
+    fn unsqueeze_axes_follow_the_opset() {
+        let attr = r#"module attributes {onnx.opset_import = {ai.onnx = 11}} {
+  func.func @f(%x: tensor<3xf32>) -> !onnx.unknown {
+    %0 = "onnx.Unsqueeze"(%x) {axes = [0, -1]} : (tensor<3xf32>) -> !onnx.unknown
+    func.return %0 : !onnx.unknown
+  }
+}"#;
+        assert!(
+            infer(attr).contains("-> tensor<1x3x1xf32>"),
+            "{}",
+            infer(attr)
+        );
+        let input = r#"module attributes {onnx.opset_import = {ai.onnx = 13}} {
+  func.func @f(%x: tensor<3xf32>) -> !onnx.unknown {
+    %a = "onnx.Constant"() {value = dense<[1]> : tensor<1xi64>} : () -> tensor<1xi64>
+    %0 = "onnx.Unsqueeze"(%x, %a) : (tensor<3xf32>, tensor<1xi64>) -> !onnx.unknown
+    func.return %0 : !onnx.unknown
+  }
+}"#;
+        assert!(infer(input).contains("-> tensor<3x1xf32>"));
+        // ReduceMean takes axes as an attribute before opset 18 and as an input from 18.
+        let reduce = |opset: i64| {
+            format!(
+                r#"module attributes {{onnx.opset_import = {{ai.onnx = {opset}}}}} {{
+  func.func @f(%x: tensor<2x3x4xf32>) -> !onnx.unknown {{
+    %0 = "onnx.ReduceMean"(%x) {{axes = [1], keepdims = 0}} : (tensor<2x3x4xf32>) -> !onnx.unknown
+    func.return %0 : !onnx.unknown
+  }}
+}}"#
+            )
+        };
+        assert!(infer(&reduce(13)).contains("-> tensor<2x4xf32>"));
+        assert!(infer(&reduce(18)).contains("-> tensor<f32>"));
+    }
+
+    #[test]
+    fn if_with_known_condition_takes_its_branch() {
+        let text = r#"func.func @f(%x: tensor<?x4xf32, #onnx.dims<["n", 4]>>) -> !onnx.unknown {
+  %c = "onnx.Constant"() {value = dense<false> : tensor<i1>} : () -> tensor<i1>
+  %0 = "onnx.If"(%c) ({
+    %1 = "onnx.Squeeze"(%x) : (tensor<?x4xf32, #onnx.dims<["n", 4]>>) -> !onnx.unknown
+    %t = "onnx.Transpose"(%x) : (tensor<?x4xf32, #onnx.dims<["n", 4]>>) -> !onnx.unknown
+    "onnx.Yield"(%t) : (!onnx.unknown) -> ()
+  }, {
+    "onnx.Yield"(%x) : (tensor<?x4xf32, #onnx.dims<["n", 4]>>) -> ()
+  }) {then_branch = #onnx.graph<0>, else_branch = #onnx.graph<1>} : (tensor<i1>) -> !onnx.unknown
+  func.return %0 : !onnx.unknown
+}"#;
+        let out = infer(text);
+        assert!(
+            out.contains(r#"-> tensor<?x4xf32, #onnx.dims<["n", 4]>>"#),
+            "{out}"
+        );
+        assert!(!out.contains("unk__"), "{out}");
+    }
+
+    #[test]
+    fn loop_with_a_condition_that_stays_true_has_a_known_trip_count() {
+        let text = r#"func.func @f(%x: tensor<1xf32>) -> (!onnx.unknown, !onnx.unknown) {
+  %m = "onnx.Constant"() {value = dense<5> : tensor<i64>} : () -> tensor<i64>
+  %c = "onnx.Constant"() {value = dense<true> : tensor<i1>} : () -> tensor<i1>
+  %d = "onnx.Constant"() {value = dense<[1.0, 2.0, 3.0, 4.0, 5.0]> : tensor<5xf32>} : () -> tensor<5xf32>
+  %y, %s = "onnx.Loop"(%m, %c, %x) ({
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %v: tensor<1xf32>):
+    %one = "onnx.Constant"() {value = dense<1> : tensor<i64>} : () -> tensor<i64>
+    %e = "onnx.Add"(%i, %one) : (tensor<i64>, tensor<i64>) -> !onnx.unknown
+    %a = "onnx.Constant"() {value = dense<[0]> : tensor<1xi64>} : () -> tensor<1xi64>
+    %st = "onnx.Unsqueeze"(%i, %a) : (tensor<i64>, tensor<1xi64>) -> !onnx.unknown
+    %en = "onnx.Unsqueeze"(%e, %a) : (!onnx.unknown, tensor<1xi64>) -> !onnx.unknown
+    %sl = "onnx.Slice"(%d, %st, %en) : (tensor<5xf32>, !onnx.unknown, !onnx.unknown) -> !onnx.unknown
+    %nv = "onnx.Add"(%v, %sl) : (tensor<1xf32>, !onnx.unknown) -> !onnx.unknown
+    %co = "onnx.Identity"(%cond) : (tensor<i1>) -> !onnx.unknown
+    "onnx.Yield"(%co, %nv, %nv) : (!onnx.unknown, !onnx.unknown, !onnx.unknown) -> ()
+  }) {body = #onnx.graph<0>} : (tensor<i64>, tensor<i1>, tensor<1xf32>) -> (!onnx.unknown, !onnx.unknown)
+  func.return %y, %s : !onnx.unknown, !onnx.unknown
+}"#;
+        let out = infer(text);
+        assert!(out.contains("-> (tensor<1xf32>, tensor<5x1xf32>)"), "{out}");
+    }
+
+    #[test]
+    fn integer_values_flow_through_arithmetic() {
+        let text = r#"func.func @f(%x: tensor<?x?xf32, #onnx.dims<["b", "s"]>>) -> (!onnx.unknown, !onnx.unknown, !onnx.unknown) {
+  %sh = "onnx.Shape"(%x) {start = -1} : (tensor<?x?xf32, #onnx.dims<["b", "s"]>>) -> !onnx.unknown
+  %two = "onnx.Constant"() {value = dense<[2]> : tensor<1xi64>} : () -> tensor<1xi64>
+  %h = "onnx.Div"(%sh, %two) : (!onnx.unknown, tensor<1xi64>) -> !onnx.unknown
+  %z = "onnx.ConstantOfShape"(%h) {value = dense<[0]> : tensor<1xi64>} : (!onnx.unknown) -> !onnx.unknown
+  %zero = "onnx.Constant"() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %one = "onnx.Constant"() {value = dense<1> : tensor<i64>} : () -> tensor<i64>
+  %s = "onnx.Squeeze"(%sh) : (!onnx.unknown) -> !onnx.unknown
+  %r = "onnx.Range"(%zero, %s, %one) : (tensor<i64>, !onnx.unknown, tensor<i64>) -> !onnx.unknown
+  %m = "onnx.Shape"(%x) : (tensor<?x?xf32, #onnx.dims<["b", "s"]>>) -> !onnx.unknown
+  %e = "onnx.Expand"(%r, %m) : (!onnx.unknown, !onnx.unknown) -> !onnx.unknown
+  func.return %z, %r, %e : !onnx.unknown, !onnx.unknown, !onnx.unknown
+}"#;
+        let out = infer(text);
+        assert!(out.contains(r#"%z = "onnx.ConstantOfShape"(%h) {value = dense<[0]> : tensor<1xi64>} : (tensor<1xi64>) -> tensor<?xi64, #onnx.dims<["floor(s/2)"]>>"#), "{out}");
+        assert!(
+            out.contains(r#"-> tensor<?xi64, #onnx.dims<["s"]>>"#),
+            "{out}"
+        );
+        assert!(out.contains(r#"%e = "onnx.Expand"(%r, %m) : (tensor<?xi64, #onnx.dims<["s"]>>, tensor<2xi64>) -> tensor<?x?xi64, #onnx.dims<["b", "s"]>>"#), "{out}");
+    }
+
+    #[test]
+    fn local_function_calls_are_instantiated() {
+        let text = r#"module attributes {onnx.opset_import = {ai.onnx = 17, local = 1}} {
+  func.func @g(%x: tensor<?x3xf32, #onnx.dims<["n", 3]>>) -> tensor<*xf32> {
+    %y = "local.Twice"(%x) : (tensor<?x3xf32, #onnx.dims<["n", 3]>>) -> tensor<*xf32>
+    func.return %y : tensor<*xf32>
+  }
+  func.func @Twice(%a: !onnx.unknown) -> !onnx.unknown attributes {onnx.function_domain = "local", onnx.opset_import = {ai.onnx = 17}} {
+    %b = "onnx.Concat"(%a, %a) {axis = 0} : (!onnx.unknown, !onnx.unknown) -> !onnx.unknown
+    func.return %b : !onnx.unknown
+  }
+}"#;
+        let out = infer(text);
+        assert!(
+            out.contains(r#"-> tensor<?x3xf32, #onnx.dims<["2*n", 3]>>"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn einsum_and_matmul_shapes() {
+        let text = r#"func.func @f(%a: tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>, %b: tensor<4x5xf32>, %v: tensor<4xf32>) -> (!onnx.unknown, !onnx.unknown, !onnx.unknown) {
+  %0 = "onnx.Einsum"(%a, %b) {equation = "bij,jk->bik"} : (tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>, tensor<4x5xf32>) -> !onnx.unknown
+  %1 = "onnx.Einsum"(%a) {equation = "...ij"} : (tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>) -> !onnx.unknown
+  %2 = "onnx.MatMul"(%a, %v) : (tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>, tensor<4xf32>) -> !onnx.unknown
+  func.return %0, %1, %2 : !onnx.unknown, !onnx.unknown, !onnx.unknown
+}"#;
+        let out = infer(text);
+        assert!(
+            out.contains(r#"-> tensor<2x?x5xf32, #onnx.dims<[2, "s", 5]>>"#),
+            "{out}"
+        );
+        assert!(out.contains(r#"(tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>) -> tensor<2x?x4xf32, #onnx.dims<[2, "s", 4]>>"#), "{out}");
+        assert!(
+            out.contains(r#"tensor<4xf32>) -> tensor<2x?xf32, #onnx.dims<[2, "s"]>>"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn graph_inputs_are_never_changed_and_errors_name_the_op() {
+        let text = r#"func.func @f(%x: tensor<?x4xf32>) -> !onnx.unknown {
+  %0 = "onnx.Relu"(%x) : (tensor<?x4xf32>) -> !onnx.unknown
+  func.return %0 : !onnx.unknown
+}"#;
+        let out = infer(text);
+        assert!(out.contains("@f(%x: tensor<?x4xf32>)"), "{out}");
+        assert!(
+            out.contains(r#"-> tensor<?x4xf32, #onnx.dims<["unk__0", 4]>>"#),
+            "{out}"
+        );
+        let bad = r#"func.func @f(%x: tensor<2x3xf32>, %y: tensor<2x4xf32>) -> !onnx.unknown {
+  %0 = "onnx.Concat"(%x, %y) {axis = 1} : (tensor<2x3xf32>, tensor<2x4xf32>) -> !onnx.unknown
+  %1 = "onnx.Gemm"(%x, %y) : (tensor<2x3xf32>, tensor<2x4xf32>) -> !onnx.unknown
+  func.return %1 : !onnx.unknown
+}"#;
+        let err = run(bad, &[]).unwrap_err();
+        assert!(
+            err.contains("'onnx.Gemm' op: inner dims differ: 3 and 2"),
+            "{err}"
+        );
+        let lenient = run(bad, &[("ignore-errors", crate::OptValue::Bool(true))]).unwrap();
+        assert!(lenient.contains("-> tensor<2x7xf32>"), "{lenient}");
+        let prefixed = run(text, &[("fresh-prefix", crate::OptValue::Str("d".into()))]).unwrap();
+        assert!(prefixed.contains(r#"#onnx.dims<["d0", 4]>"#), "{prefixed}");
+    }
+}
