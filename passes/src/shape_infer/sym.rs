@@ -276,21 +276,18 @@ impl Expr {
         if r.terms.is_empty() {
             return Some(q);
         }
-        // floor(floor(e/a)/b) = floor(e/(a*b)), and the same for ceil.
-        if r.konst == 0 {
-            if let [(m, 1)] = r.terms.as_slice() {
-                match m.as_slice() {
-                    [Atom::Floor(e, a)] if !ceil => {
-                        if let Some(ac) = a.checked_mul(c) {
-                            return Some(q.add(&e.round_div(ac, false)?));
-                        }
-                    }
-                    [Atom::Ceil(e, a)] if ceil => {
-                        if let Some(ac) = a.checked_mul(c) {
-                            return Some(q.add(&e.round_div(ac, true)?));
-                        }
-                    }
-                    _ => {}
+        // floor((floor(e/a) + k)/c) = floor((e + k*a)/(a*c)) for integers e, k and a, c > 0 (because
+        // floor(e/a) + k = floor((e + k*a)/a) and floor(floor(y/a)/c) = floor(y/(a*c))); the same for
+        // ceil. This keeps stacked stride-2 Conv/Pool sizes flat: floor((h+3)/4), not nested floors.
+        if let [(m, 1)] = r.terms.as_slice() {
+            let nested = match m.as_slice() {
+                [Atom::Floor(e, a)] if !ceil => Some((e, *a)),
+                [Atom::Ceil(e, a)] if ceil => Some((e, *a)),
+                _ => None,
+            };
+            if let Some((e, a)) = nested {
+                if let (Some(ac), Some(ka)) = (a.checked_mul(c), r.konst.checked_mul(a)) {
+                    return Some(q.add(&e.add(&Expr::constant(ka)).round_div(ac, ceil)?));
                 }
             }
         }
@@ -662,6 +659,14 @@ mod tests {
         // Nested: floor(floor(w/2)/16) = floor(w/32).
         let n = s("w").floor_div(2).unwrap().floor_div(16).unwrap();
         assert_eq!(n, s("w").floor_div(32).unwrap());
+        // Stacked stride-2 Conv sizes flatten: floor((floor((h+1)/2)+1)/2) = floor((h+3)/4).
+        let two = s("h").add(&c(1)).floor_div(2).unwrap();
+        let four = two.add(&c(1)).floor_div(2).unwrap();
+        assert_eq!(four, s("h").add(&c(3)).floor_div(4).unwrap());
+        assert_eq!(four.to_string(), "floor((h+3)/4)");
+        // ceil((ceil(h/2)+1)/2) = ceil((h+2)/4).
+        let cc = s("h").ceil_div(2).unwrap().add(&c(1)).ceil_div(2).unwrap();
+        assert_eq!(cc, s("h").add(&c(2)).ceil_div(4).unwrap());
         // Common factor: floor((2w+2)/4) = floor((w+1)/2).
         let g = s("w").scale(2).add(&c(2)).floor_div(4).unwrap();
         assert_eq!(g, s("w").add(&c(1)).floor_div(2).unwrap());
