@@ -158,7 +158,7 @@ BIN="$TARGET_DIR/release/onnxqc"
 
 OUT_DIR="$TARGET_DIR/quickstart"
 mkdir -p "$OUT_DIR"
-log "running: target/release/onnxqc $EXAMPLE -passes=cse,dce --time-passes -o $OUT_DIR/quickstart.opt.onnx"
-"$BIN" "$EXAMPLE" -passes=cse,dce --time-passes -o "$OUT_DIR/quickstart.opt.onnx"
+log "running: target/release/onnxqc $EXAMPLE -passes=preprocess --time-passes -o $OUT_DIR/quickstart.opt.onnx"
+"$BIN" "$EXAMPLE" -passes=preprocess --time-passes -o "$OUT_DIR/quickstart.opt.onnx"
 log "the optimised model, as text IR:"
 "$BIN" "$OUT_DIR/quickstart.opt.onnx" --emit=ir
