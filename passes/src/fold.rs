@@ -648,6 +648,129 @@ fn int_tensor(elem: ScalarType, shape: Vec<u64>, vals: &[i64]) -> Option<TensorD
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ConstEvaluator;
+    use onnxqc_ir::print::{print_module, PrintOptions};
+    use std::cell::RefCell;
+
+    /// Overridable initializers, ops referring to function attributes, and results of the wrong type.
+    const INPUT: &str = r#"func.func @main(%x: tensor<2xf32>) -> (tensor<2xf32>, tensor<1xi64>, tensor<2xi32>, tensor<2xf32>, tensor<1xi64>) attributes {onnx.input_initializers = ["w"]} {
+  %w = "onnx.Constant"() {value = dense<[1.0, 2.0]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %k = "onnx.Constant"() {value = dense<[3, 4]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %n = "onnx.Neg"(%w) : (tensor<2xf32>) -> tensor<2xf32>
+  %s = "onnx.Shape"(%w) : (tensor<2xf32>) -> tensor<1xi64>
+  %c = "onnx.Cast"(%k) {onnx.ref_attrs = {to = ["t", "INT"]}} : (tensor<2xi64>) -> tensor<2xi32>
+  %i = "onnx.Identity"(%k) : (tensor<2xi64>) -> tensor<2xi64>
+  %f = "onnx.Neg"(%i) : (tensor<2xi64>) -> tensor<2xf32>
+  %s2 = "onnx.Shape"(%x) : (tensor<2xf32>) -> tensor<1xi64>
+  func.return %n, %s, %c, %f, %s2 : tensor<2xf32>, tensor<1xi64>, tensor<2xi32>, tensor<2xf32>, tensor<1xi64>
+}
+"#;
+
+    type Answer = fn(&[Option<&TensorData>]) -> Result<Vec<TensorData>, String>;
+
+    /// An evaluator that records what it was asked and answers with `answer`.
+    struct Mock {
+        asked: RefCell<Vec<String>>,
+        answer: Answer,
+    }
+
+    impl ConstEvaluator for Mock {
+        fn eval(
+            &self,
+            op: &onnxqc_ir::OpData,
+            inputs: &[Option<&TensorData>],
+            _opset: i64,
+        ) -> Result<Vec<TensorData>, String> {
+            self.asked.borrow_mut().push(op.kind.to_string());
+            (self.answer)(inputs)
+        }
+    }
+
+    fn run(
+        text: &str,
+        eval: Option<&dyn ConstEvaluator>,
+        pipeline_opts: &[(&'static str, crate::OptValue)],
+    ) -> (String, Vec<(&'static str, u64)>) {
+        let mut module = onnxqc_ir::parse::parse_module(text, 0).expect("parses");
+        let ops = crate::default_op_registry();
+        let mut opts = PassOptions::defaults(&OPTIONS);
+        for (k, v) in pipeline_opts {
+            opts.set(k, v.clone());
+        }
+        let mut pass = (info().create)(&opts);
+        let out = pass
+            .run(&mut module, &PassContext { ops: &ops, eval })
+            .expect("runs");
+        (print_module(&module, &PrintOptions::default()), out.stats)
+    }
+
+    fn stat(stats: &[(&'static str, u64)], name: &str) -> u64 {
+        stats.iter().find(|(k, _)| *k == name).map_or(0, |s| s.1)
+    }
+
+    #[test]
+    fn what_is_not_a_constant_is_not_folded() {
+        // The evaluator answers with the first input (so Neg(i64) -> i64 contradicts its f32 type).
+        let mock = Mock {
+            asked: RefCell::new(vec![]),
+            answer: |inputs| Ok(vec![inputs[0].expect("input").clone()]),
+        };
+        let (out, stats) = run(INPUT, Some(&mock), &[]);
+        // `w` is an overridable initializer: neither its Neg nor its Shape fold, and nobody asks.
+        assert!(out.contains(r#"%n = "onnx.Neg"(%w)"#), "{out}");
+        assert!(out.contains(r#"%s = "onnx.Shape"(%w)"#), "{out}");
+        // The Cast's `to` refers to a function attribute.
+        assert!(out.contains(r#"%c = "onnx.Cast"(%k)"#), "{out}");
+        // Identity folds; the Neg's computed type contradicts the declared one, so it stays.
+        assert!(out.contains(r#"%i = "onnx.Constant"()"#), "{out}");
+        assert!(out.contains(r#"%f = "onnx.Neg"(%i)"#), "{out}");
+        assert!(
+            out.contains(r#"%s2 = "onnx.Constant"() {value = dense<[2]>"#),
+            "{out}"
+        );
+        assert_eq!(*mock.asked.borrow(), ["onnx.Identity", "onnx.Neg"]);
+        assert_eq!(stat(&stats, "ops-folded"), 2);
+        assert_eq!(stat(&stats, "skipped-unsupported"), 1);
+    }
+
+    #[test]
+    fn refusals_and_shape_only_fall_back_to_the_own_rules() {
+        let mock = Mock {
+            asked: RefCell::new(vec![]),
+            answer: |_| Err("no".into()),
+        };
+        let (out, stats) = run(INPUT, Some(&mock), &[]);
+        assert!(out.contains(r#"%i = "onnx.Constant"()"#), "{out}");
+        assert!(out.contains(r#"%s2 = "onnx.Constant"()"#), "{out}");
+        assert_eq!(stat(&stats, "ops-folded"), 2);
+        assert_eq!(stat(&stats, "skipped-unsupported"), 1);
+        let (shape_only, _) = run(
+            INPUT,
+            Some(&mock),
+            &[("shape-only", crate::OptValue::Bool(true))],
+        );
+        assert_eq!(shape_only, out);
+        assert_eq!(mock.asked.borrow().len(), 2, "shape-only never asks");
+        let (no_eval, _) = run(INPUT, None, &[]);
+        assert_eq!(no_eval, out);
+    }
+
+    #[test]
+    fn size_limit_is_checked_before_evaluating_static_results() {
+        let text = "func.func @f() -> tensor<64xf32> {\n  %one = \"onnx.Constant\"() {value = dense<1.0> : tensor<f32>} : () -> tensor<f32>\n  %s = \"onnx.Constant\"() {value = dense<[64]> : tensor<1xi64>} : () -> tensor<1xi64>\n  %e = \"onnx.Expand\"(%one, %s) : (tensor<f32>, tensor<1xi64>) -> tensor<64xf32>\n  func.return %e : tensor<64xf32>\n}\n";
+        let mock = Mock {
+            asked: RefCell::new(vec![]),
+            answer: |_| Err("not asked".into()),
+        };
+        let (out, stats) = run(
+            text,
+            Some(&mock),
+            &[("size-limit", crate::OptValue::Int(100))],
+        );
+        assert!(out.contains("onnx.Expand"), "{out}");
+        assert!(mock.asked.borrow().is_empty());
+        assert_eq!(stat(&stats, "skipped-size"), 1);
+    }
 
     #[test]
     fn slices_follow_onnx_clamping() {

@@ -70,3 +70,8 @@ fn dce_subgraphs() {
 fn cse_dce_subgraphs() {
     insta::assert_snapshot!(run("subgraphs.mlir", "cse,dce"));
 }
+
+#[test]
+fn fold_cse_dce_chain() {
+    insta::assert_snapshot!(run("fold_chain.mlir", "fold,cse,dce"));
+}
