@@ -320,9 +320,9 @@ impl Walker<'_, '_> {
             };
         }
         let in_bytes: u64 = inputs.iter().flatten().map(|t| t.byte_len() as u64).sum();
-        if self
-            .declared_bytes(op)
-            .is_some_and(|b| b > self.pass.size_limit && b > in_bytes)
+        let too_big = |b: u64| b > self.pass.size_limit && b > in_bytes;
+        if self.declared_bytes(op).is_some_and(too_big)
+            || self.requested_bytes(op, &inputs).is_some_and(too_big)
         {
             self.stats.skipped_size += 1;
             return false;
@@ -352,6 +352,30 @@ impl Walker<'_, '_> {
             total = total.checked_add(t.elem.scalar()?.byte_size(n)?)?;
         }
         Some(total)
+    }
+
+    /// A lower bound on the result bytes of ops whose output shape is an operand (`ConstantOfShape`,
+    /// `Expand`), so that a huge requested shape is refused before it is allocated even when the
+    /// result type is not static.
+    fn requested_bytes(&self, op: OpId, inputs: &[Option<TensorData>]) -> Option<u64> {
+        let d = self.body.op(op);
+        let (shape, elem) = match split_op_kind(&d.kind) {
+            ("onnx", "ConstantOfShape") => (
+                inputs.first()?.as_ref()?,
+                match d.attr("value") {
+                    Some(Attribute::Tensor(t)) => t.elem,
+                    _ => ScalarType::F32,
+                },
+            ),
+            ("onnx", "Expand") => (inputs.get(1)?.as_ref()?, inputs.first()?.as_ref()?.elem),
+            _ => return None,
+        };
+        let mut n = 1u64;
+        for i in 0..shape.num_elements() as usize {
+            // Expand's 1s broadcast, so each requested dim is a lower bound on the result's.
+            n = n.saturating_mul(u64::try_from(shape.int_at(i)?).ok()?);
+        }
+        Some(elem.byte_size(n).unwrap_or(u64::MAX))
     }
 
     /// Replaces `op` by constants holding `results`, unless they contradict its declared result types or
