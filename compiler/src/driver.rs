@@ -458,6 +458,20 @@ fn process_chunk(
     Ok(module)
 }
 
+/// Evaluates single ops for the passes (constant folding) with the runtime's kernels.
+struct RuntimeEvaluator;
+
+impl onnxqc_passes::ConstEvaluator for RuntimeEvaluator {
+    fn eval(
+        &self,
+        op: &onnxqc_ir::OpData,
+        inputs: &[Option<&TensorData>],
+        opset: i64,
+    ) -> Result<Vec<TensorData>, String> {
+        onnxqc_runtime::eval_op(op, inputs, opset)
+    }
+}
+
 /// Runs the pipeline with the CLI's dump, timing and verification settings.
 fn run_passes(
     cli: &Cli,
@@ -472,7 +486,10 @@ fn run_passes(
         source: (!source.text.is_empty()).then(|| source.clone()),
         internal,
     };
-    let cx = PassContext::new(ops);
+    let cx = PassContext {
+        ops,
+        eval: Some(&RuntimeEvaluator),
+    };
     let mut dump = |pass: &str, m: &Module| {
         eprintln!("// -----// IR Dump After {pass} //----- //");
         eprint!("{}", print_module(m, print_opts));

@@ -8,6 +8,20 @@ use onnxqc_ir::print::{print_module, PrintOptions};
 use onnxqc_passes::manager::run_pipeline;
 use onnxqc_passes::{parse_pipeline, PassContext, PassRegistry, RunConfig};
 
+/// The runtime's kernels as the passes' constant evaluator, as the driver supplies them.
+struct RuntimeEvaluator;
+
+impl onnxqc_passes::ConstEvaluator for RuntimeEvaluator {
+    fn eval(
+        &self,
+        op: &onnxqc_ir::OpData,
+        inputs: &[Option<&onnxqc_ir::TensorData>],
+        opset: i64,
+    ) -> Result<Vec<onnxqc_ir::TensorData>, String> {
+        onnxqc_runtime::eval_op(op, inputs, opset)
+    }
+}
+
 fn run(input: &str, pipeline: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/inputs")
@@ -24,8 +38,11 @@ fn run(input: &str, pipeline: &str) -> String {
         print_after_all: false,
         dump: &mut dump,
     };
-    run_pipeline(&pipeline, &mut module, &PassContext::new(&ops), &mut config)
-        .expect("pipeline runs");
+    let cx = PassContext {
+        ops: &ops,
+        eval: Some(&RuntimeEvaluator),
+    };
+    run_pipeline(&pipeline, &mut module, &cx, &mut config).expect("pipeline runs");
     print_module(&module, &PrintOptions::default())
 }
 
@@ -52,4 +69,9 @@ fn dce_subgraphs() {
 #[test]
 fn cse_dce_subgraphs() {
     insta::assert_snapshot!(run("subgraphs.mlir", "cse,dce"));
+}
+
+#[test]
+fn fold_cse_dce_chain() {
+    insta::assert_snapshot!(run("fold_chain.mlir", "fold,cse,dce"));
 }
