@@ -75,3 +75,17 @@ fn cse_dce_subgraphs() {
 fn fold_cse_dce_chain() {
     insta::assert_snapshot!(run("fold_chain.mlir", "fold,cse,dce"));
 }
+
+/// `preprocess` on a CNN block with symbolic N/H/W: BN folded into both Convs (the depthwise one too),
+/// the constant Add absorbed as a bias, every value typed (`floor((H+1)/2)` after the stride-2 Conv).
+#[test]
+fn preprocess_conv_bn() {
+    insta::assert_snapshot!(run("preprocess_conv_bn.mlir", "preprocess"));
+}
+
+/// `preprocess` on an attention block at opset 17: LayerNormalization and Gelu fused, the head split's
+/// Shape/Gather/Concat chain typed with `batch`/`seq`, duplicate chains merged.
+#[test]
+fn preprocess_attention() {
+    insta::assert_snapshot!(run("preprocess_attention.mlir", "preprocess"));
+}

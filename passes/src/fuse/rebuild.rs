@@ -37,6 +37,10 @@ struct Ctx<'a> {
     block: BlockId,
     terminator: Option<OpId>,
     memo: FxHashMap<Id, ValueId>,
+    /// A named original value of each class, whose name a new op computing that class takes over (the
+    /// fused Conv's result keeps the name the BatchNormalization output had), so tensor names that users
+    /// refer to (quantization overrides, debugging) survive fusion.
+    names: FxHashMap<Id, ValueId>,
     out: Rebuilt,
 }
 
@@ -50,11 +54,24 @@ pub fn rebuild(
     let is_term =
         |body: &Body, op: OpId| cx.ops.get(&body.op(op).kind).is_some_and(|d| d.terminator);
     let terminator = body.last_op(map.block).filter(|&t| is_term(body, t));
+    let mut names: FxHashMap<Id, ValueId> = FxHashMap::default();
+    for (&v, &c) in &map.class_of {
+        // Only results of ops this block covers (they are erased when unused), and not outputs: those
+        // keep their names through the roots below.
+        let covered = body
+            .defining_op(v)
+            .is_some_and(|o| map.covered.contains(&o));
+        let output = body.value(v).uses().iter().any(|u| is_term(body, u.op));
+        if covered && !output && body.value(v).name.is_some() {
+            names.entry(eg.find(c)).or_insert(v);
+        }
+    }
     let mut ctx = Ctx {
         body,
         block: map.block,
         terminator,
         memo: FxHashMap::default(),
+        names,
         out: Rebuilt::default(),
     };
     let mut values = Vec::with_capacity(map.roots.len());
@@ -160,6 +177,13 @@ impl Ctx<'_> {
                 .collect();
             let head = &eg.analysis.heads[node.head as usize];
             let v = self.build(head, &kids)?;
+            if matches!(head.origin, Origin::New) && self.body.value(v).name.is_none() {
+                if let Some(&old) = self.names.get(&c) {
+                    if old != v {
+                        self.body.value_mut(v).name = self.body.value_mut(old).name.take();
+                    }
+                }
+            }
             self.memo.insert(c, v);
         }
         Ok(self.memo[&root])
