@@ -17,9 +17,7 @@ use std::sync::Arc;
 use onnxqc_ir::{
     Attribute, BlockId, Body, Function, OpData, OpId, RegionId, Type, ValueId, FUNC_RETURN,
 };
-use onnxqc_onnx::attrs::{
-    DEFAULT_DOMAIN_KEY, FUNCTION_ATTRIBUTE_DEFAULTS, FUNCTION_DOMAIN, OPSET_IMPORT, REF_ATTRS,
-};
+use onnxqc_onnx::attrs::{DEFAULT_DOMAIN_KEY, FUNCTION_DOMAIN, OPSET_IMPORT};
 use onnxqc_onnx::op_kind;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -519,43 +517,7 @@ impl Planner<'_> {
                 f.name
             )));
         }
-        let defaults = match f
-            .attrs
-            .iter()
-            .find(|(k, _)| &**k == FUNCTION_ATTRIBUTE_DEFAULTS)
-        {
-            Some((_, Attribute::Dict(d))) => d.clone(),
-            _ => vec![],
-        };
-        let mut fbody = f.body.clone();
-        for op in fbody.all_ops() {
-            let refs = match fbody.op(op).attr(REF_ATTRS) {
-                Some(Attribute::Dict(r)) => r.clone(),
-                _ => continue,
-            };
-            let data = fbody.op_mut(op);
-            for (attr, referenced) in refs {
-                // The importer stores `[referenced name, attribute type]`.
-                let referenced = match &referenced {
-                    Attribute::String(r) => r.as_str(),
-                    Attribute::Strings(r) if !r.is_empty() => r[0].as_str(),
-                    _ => continue,
-                };
-                let value = call.attr(referenced).cloned().or_else(|| {
-                    defaults
-                        .iter()
-                        .find(|(k, _)| &**k == referenced)
-                        .map(|(_, v)| v.clone())
-                });
-                match value {
-                    Some(v) => data.set_attr(&attr, v),
-                    None => {
-                        data.remove_attr(&attr);
-                    }
-                }
-            }
-            data.remove_attr(REF_ATTRS);
-        }
+        let fbody = onnxqc_onnx::instantiate_function(f, call);
         let opset = match f.attrs.iter().find(|(k, _)| &**k == OPSET_IMPORT) {
             Some((_, Attribute::Dict(d))) => d
                 .iter()

@@ -52,6 +52,51 @@ pub fn register(reg: &mut OpRegistry) {
 
 /// The op kind of ONNX op `op_type` in `domain`: `("", "Conv")` and `("ai.onnx", "Conv")` give
 /// `onnx.Conv`, `("com.microsoft", "QLinearConv")` gives `com.microsoft.QLinearConv`.
+/// A model-local function's body for one call: ops that read a function attribute (`ref_attr_name`, kept
+/// by the importer in [`attrs::REF_ATTRS`]) get the caller's value, else the function's default, else lose
+/// the attribute. The runtime compiles calls from it and shape inference infers through it.
+pub fn instantiate_function(f: &onnxqc_ir::Function, call: &onnxqc_ir::OpData) -> onnxqc_ir::Body {
+    use onnxqc_ir::Attribute;
+    let defaults = match f
+        .attrs
+        .iter()
+        .find(|(k, _)| &**k == attrs::FUNCTION_ATTRIBUTE_DEFAULTS)
+    {
+        Some((_, Attribute::Dict(d))) => d.clone(),
+        _ => vec![],
+    };
+    let mut body = f.body.clone();
+    for op in body.all_ops() {
+        let refs = match body.op(op).attr(attrs::REF_ATTRS) {
+            Some(Attribute::Dict(r)) => r.clone(),
+            _ => continue,
+        };
+        let data = body.op_mut(op);
+        for (attr, referenced) in refs {
+            // The importer stores `[referenced name, attribute type]`.
+            let referenced = match &referenced {
+                Attribute::String(r) => r.as_str(),
+                Attribute::Strings(r) if !r.is_empty() => r[0].as_str(),
+                _ => continue,
+            };
+            let value = call.attr(referenced).cloned().or_else(|| {
+                defaults
+                    .iter()
+                    .find(|(k, _)| &**k == referenced)
+                    .map(|(_, v)| v.clone())
+            });
+            match value {
+                Some(v) => data.set_attr(&attr, v),
+                None => {
+                    data.remove_attr(&attr);
+                }
+            }
+        }
+        data.remove_attr(attrs::REF_ATTRS);
+    }
+    body
+}
+
 /// The opset assumed for modules that do not record one (text-IR inputs).
 pub const LATEST_OPSET: i64 = 23;
 

@@ -29,7 +29,7 @@ use onnxqc_ir::{
     Attribute, BlockId, Body, Diagnostic, Dim, ElemType, Function, Module, OpId, ScalarType,
     TensorType, Type, ValueId,
 };
-use onnxqc_onnx::attrs::{FUNCTION_ATTRIBUTE_DEFAULTS, FUNCTION_DOMAIN, REF_ATTRS};
+use onnxqc_onnx::attrs::FUNCTION_DOMAIN;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::options::{OptKind, OptionSpec};
@@ -902,8 +902,7 @@ impl Infer<'_> {
             return fallback;
         }
         let func = &self.funcs[f];
-        let mut fbody = func.body.clone();
-        bind_attrs(&mut fbody, call, func);
+        let mut fbody = onnxqc_onnx::instantiate_function(func, call);
         let mut fst = State::new(&fbody);
         let inputs = fbody.inputs().to_vec();
         for (i, &a) in inputs.iter().enumerate() {
@@ -945,45 +944,6 @@ fn domain(f: &Function) -> Option<&str> {
         .iter()
         .find(|(k, _)| &**k == FUNCTION_DOMAIN)
         .and_then(|(_, v)| v.as_str())
-}
-
-/// Gives ops of a function body that read a function attribute (`ref_attr_name`) the caller's value or
-/// the default, as the runtime does when it compiles a call.
-fn bind_attrs(fbody: &mut Body, call: &onnxqc_ir::OpData, f: &Function) {
-    let defaults = match f
-        .attrs
-        .iter()
-        .find(|(k, _)| &**k == FUNCTION_ATTRIBUTE_DEFAULTS)
-    {
-        Some((_, Attribute::Dict(d))) => d.clone(),
-        _ => vec![],
-    };
-    for op in fbody.all_ops() {
-        let refs = match fbody.op(op).attr(REF_ATTRS) {
-            Some(Attribute::Dict(r)) => r.clone(),
-            _ => continue,
-        };
-        let data = fbody.op_mut(op);
-        for (attr, referenced) in refs {
-            let referenced = match &referenced {
-                Attribute::String(r) => r.as_str(),
-                Attribute::Strings(r) if !r.is_empty() => r[0].as_str(),
-                _ => continue,
-            };
-            let value = call.attr(referenced).cloned().or_else(|| {
-                defaults
-                    .iter()
-                    .find(|(k, _)| &**k == referenced)
-                    .map(|(_, v)| v.clone())
-            });
-            match value {
-                Some(v) => data.set_attr(&attr, v),
-                None => {
-                    data.remove_attr(&attr);
-                }
-            }
-        }
-    }
 }
 
 fn elem_name(e: &ElemType) -> String {
