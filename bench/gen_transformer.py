@@ -5,7 +5,7 @@ Each layer is what a PyTorch/HF export of a BERT-style encoder looks like before
 decomposed LayerNormalization (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add), Q/K/V MatMul +
 Add, the `Shape -> Gather -> Unsqueeze -> Concat -> Reshape` chains that split heads with symbolic batch and
 sequence dims, Transpose, scaled dot product with a mask Add and Softmax, the merge Reshape, output MatMul +
-Add, residual Adds, and an FFN with the Erf form of Gelu. About 80 nodes per layer; `--nodes 100000` picks
+Add, residual Adds, and an FFN with the Erf form of Gelu. About 60 nodes per layer; `--nodes 100000` picks
 the layer count. Weights are small (hidden 32) so the file stays around 50 MB; the point is the node count.
 
     python3 bench/gen_transformer.py --nodes 100000 --out target/bench/transformer.onnx [--seed 1]
