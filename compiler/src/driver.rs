@@ -514,6 +514,12 @@ fn run_passes(
             d.extend(diagnostics);
             Err(with_source(d, true))
         }
+        // A pass's own diagnostics keep their spans, so text input shows file:line:column and a caret.
+        Err(RunError::Pass(e)) => {
+            let mut d = vec![Diagnostic::error(format!("pass '{}' failed", e.pass))];
+            d.extend(e.diagnostics);
+            Err(with_source(d, false))
+        }
         Err(e) => Err(with_source(vec![Diagnostic::error(e.to_string())], false)),
     }
 }
