@@ -38,8 +38,9 @@ def timed(cmd: list, workdir: pathlib.Path, runs: int):
     times, rss = [], 0
     for i in range(runs + 1):
         tfile = workdir / "time.txt"
+        # In the scratch folder: ONNX Runtime's tool writes temporary files into the working directory.
         proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(tfile)] + [str(c) for c in cmd],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, cwd=workdir)
         if proc.returncode != 0:
             tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
             return False, None, None, tail[:160]
@@ -70,6 +71,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--markdown", type=pathlib.Path)
     args = ap.parse_args()
+    args.onnxqc = args.onnxqc.resolve()
 
     models = {}
     synth = ROOT / "target" / "bench" / f"transformer_{args.nodes}.onnx"
