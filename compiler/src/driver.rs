@@ -159,7 +159,16 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     if args.get(1).is_some_and(|a| a == "run") {
         return crate::run::main_with_args(args[1..].to_vec());
     }
-    let cli = match Cli::try_parse_from(args) {
+    parse_and_run::<Cli>(args, run)
+}
+
+/// Parses the arguments into `C` (help and version exit 0, a usage error exits 1), runs `job` and maps
+/// its error to the exit code: shared by the main command and `onnxqc run`.
+pub fn parse_and_run<C: clap::Parser>(
+    args: Vec<OsString>,
+    job: fn(&C) -> Result<(), UserError>,
+) -> ExitCode {
+    let cli = match C::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -170,7 +179,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    match run(&cli) {
+    match job(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report(&e);

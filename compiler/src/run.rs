@@ -15,7 +15,7 @@ use onnxqc_ir::{Dim, Type};
 use onnxqc_runtime::io::{extension, read_npy, read_pb, read_tensor_file, write_npy};
 use onnxqc_runtime::{with_data, DType, Elem, Session, SessionOptions, Tensor};
 
-use crate::driver::{load_model, report, UserError, EXIT_INTERNAL, EXIT_USER};
+use crate::driver::{load_model, UserError};
 
 const HELP: &str = "\
 Inputs (each option may be repeated):
@@ -92,24 +92,7 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 }
 
 pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
-    let cli = match RunCli::try_parse_from(args) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_USER)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            report(&e);
-            ExitCode::from(if e.internal { EXIT_INTERNAL } else { EXIT_USER })
-        }
-    }
+    crate::driver::parse_and_run::<RunCli>(args, run)
 }
 
 /// A tensor to feed, the file it came from and the option that named it (for error messages).

@@ -787,6 +787,15 @@ fn f32_operand<'a>(
     }
 }
 
+/// Weights or bias as f64 for the reference path, whether prepared (f32-family constants) or fed.
+fn f64_operand(prepared: &Option<Prepared>, t: Option<&Tensor>) -> Option<Vec<f64>> {
+    match (prepared, t) {
+        (Some(p), _) => Some(p.values.iter().map(|&v| v as f64).collect()),
+        (None, Some(t)) => Some(t.to_f64_vec()),
+        (None, None) => None,
+    }
+}
+
 /// The shape and type of weights or bias, whether prepared or fed.
 fn operand_info(prepared: &Option<Prepared>, t: Option<&Tensor>) -> Option<(DType, Vec<usize>)> {
     match (prepared, t) {
@@ -866,16 +875,8 @@ impl Kernel for Conv {
             }
             DType::F32 | DType::F16 | DType::BF16 | DType::F64 => {
                 let xf = x.to_f64_vec();
-                let wf = match (&self.weights, w_in) {
-                    (Some(p), _) => p.values.iter().map(|&v| v as f64).collect(),
-                    (None, Some(t)) => t.to_f64_vec(),
-                    (None, None) => unreachable!("weights are present"),
-                };
-                let bf: Option<Vec<f64>> = match (&self.bias, b_in) {
-                    (Some(p), _) => Some(p.values.iter().map(|&v| v as f64).collect()),
-                    (None, Some(t)) => Some(t.to_f64_vec()),
-                    (None, None) => None,
-                };
+                let wf = f64_operand(&self.weights, w_in).expect("weights");
+                let bf = f64_operand(&self.bias, b_in);
                 let y = conv_reference(&xf, &wf, bf.as_deref(), &g);
                 Ok(vec![Tensor::from_vec(out_shape, y).cast(x.dtype())])
             }
@@ -1190,16 +1191,8 @@ impl Kernel for ConvTranspose {
             }
             DType::F32 | DType::F16 | DType::BF16 | DType::F64 => {
                 let xf = x.to_f64_vec();
-                let wf = match (&self.weights, w_in) {
-                    (Some(p), _) => p.values.iter().map(|&v| v as f64).collect(),
-                    (None, Some(t)) => t.to_f64_vec(),
-                    (None, None) => unreachable!("weights are present"),
-                };
-                let bf: Option<Vec<f64>> = match (&self.bias, b_in) {
-                    (Some(p), _) => Some(p.values.iter().map(|&v| v as f64).collect()),
-                    (None, Some(t)) => Some(t.to_f64_vec()),
-                    (None, None) => None,
-                };
+                let wf = f64_operand(&self.weights, w_in).expect("weights");
+                let bf = f64_operand(&self.bias, b_in);
                 let y = conv_transpose_reference(&xf, &wf, bf.as_deref(), &g);
                 Ok(vec![Tensor::from_vec(out_shape, y).cast(x.dtype())])
             }
