@@ -1,7 +1,11 @@
 //! The quantization dialect of onnxqc: the `qc.*` ops that the quantization passes insert between ONNX
 //! ops (observers for calibration, then quantize / dequantize / requantize conversions), registered into
-//! an [`OpRegistry`] by [`register`]. The quantization parameter math (scales and zero points from
-//! observed ranges) shared by the passes and the runtime comes with the calibration work.
+//! an [`OpRegistry`] by [`register`]. Also the quantization parameter math shared by the passes and the
+//! runtime ([`params`]), the calibration statistics ([`calib`]) and calibration tables ([`table`]).
+
+pub mod calib;
+pub mod params;
+pub mod table;
 
 use onnxqc_ir::{Arity, Body, ElemType, OpDef, OpId, OpRegistry};
 
