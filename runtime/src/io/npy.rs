@@ -177,9 +177,24 @@ pub fn decode_npy(bytes: &[u8]) -> Result<Tensor> {
     read_npy_from(&mut &bytes[..], Some(bytes.len() as u64))
 }
 
-/// Reads one array from `r`, which holds the whole `.npy` file: `len` bytes when the caller knows
-/// (for exact messages about missing or extra data). Errors do not name the file; callers add it.
-pub fn read_npy_from(r: &mut impl Read, len: Option<u64>) -> Result<Tensor> {
+/// What a `.npy` header declares, and how many bytes the header took: the elements start right after.
+/// With [`read_npy_header`] and [`read_npy_data`] an array can be read a slice at a time (rows of a C-order
+/// array are contiguous), never whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyHeader {
+    /// The numpy dtype string, as written (`'<f4'`).
+    pub descr: String,
+    pub dtype: DType,
+    pub big_endian: bool,
+    pub fortran_order: bool,
+    pub shape: Vec<usize>,
+    /// Bytes from the start of the file to the first element.
+    pub data_offset: u64,
+}
+
+/// Reads the magic, version and header of a `.npy` file from `r`, leaving `r` at the first element.
+/// Errors do not name the file; callers add it.
+pub fn read_npy_header(r: &mut impl Read) -> Result<NpyHeader> {
     let io = |e: std::io::Error| RuntimeError::new(e.to_string());
     let mut prefix = [0u8; 8];
     let got = read_full(r, &mut prefix).map_err(io)?;
@@ -218,6 +233,36 @@ pub fn read_npy_from(r: &mut impl Read, len: Option<u64>) -> Result<Tensor> {
         raw.iter().map(|&b| b as char).collect()
     };
     let h = parse_header(&header)?;
+    Ok(NpyHeader {
+        descr: h.descr,
+        dtype: h.dtype,
+        big_endian: h.big_endian,
+        fortran_order: h.fortran_order,
+        shape: h.shape,
+        data_offset: 8 + len_bytes as u64 + header_len,
+    })
+}
+
+/// Reads the next `n` elements of the array `h` describes from `r` (in file order: C order unless
+/// `h.fortran_order`). Errors do not name the file; callers add it.
+pub fn read_npy_data(r: &mut impl Read, h: &NpyHeader, n: usize) -> Result<Data> {
+    read_data(r, h.dtype, n, h.big_endian).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            RuntimeError::new(format!(
+                "the data of the array (shape {:?}, '{}') is cut short",
+                h.shape, h.descr
+            ))
+        } else {
+            RuntimeError::new(e.to_string())
+        }
+    })
+}
+
+/// Reads one array from `r`, which holds the whole `.npy` file: `len` bytes when the caller knows
+/// (for exact messages about missing or extra data). Errors do not name the file; callers add it.
+pub fn read_npy_from(r: &mut impl Read, len: Option<u64>) -> Result<Tensor> {
+    let io = |e: std::io::Error| RuntimeError::new(e.to_string());
+    let h = read_npy_header(r)?;
     let sizes = h
         .shape
         .iter()
@@ -234,7 +279,7 @@ pub fn read_npy_from(r: &mut impl Read, len: Option<u64>) -> Result<Tensor> {
     };
     const EXTRA: &str = "several arrays saved into one file? use .npz for that";
     if let Some(len) = len {
-        let data_len = len.saturating_sub(8 + len_bytes as u64 + header_len);
+        let data_len = len.saturating_sub(h.data_offset);
         if data_len != nbytes as u64 {
             let why = if data_len > nbytes as u64 {
                 EXTRA
