@@ -6,6 +6,7 @@
 //! set; it prints a short "internal error" message instead.
 
 mod driver;
+mod input_files;
 mod run;
 
 use std::process::ExitCode;

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use onnxqc_ir::{Dim, Type};
 use onnxqc_runtime::io::{extension, read_npy, read_pb, read_tensor_file, write_npy};
-use onnxqc_runtime::{with_data, DType, Elem, Session, SessionOptions, Tensor};
+use onnxqc_runtime::{with_data, Elem, Session, SessionOptions, Tensor};
 
 use crate::driver::{load_model, UserError};
+use crate::input_files::{
+    describe_tensor, describe_type, is_expected_output, pb_input_index, quoted_list,
+};
 
 const HELP: &str = "\
 Inputs (each option may be repeated):
@@ -318,11 +320,10 @@ fn tensor_files(dir: &Path) -> Result<Vec<PathBuf>, UserError> {
             .map_err(|e| UserError::msg(format!("cannot read the folder '{shown}': {e}")))?
             .path();
         let ext = extension(&path);
-        if !path.is_file() || !matches!(ext.as_deref(), Some("npy" | "npz" | "pb")) {
-            continue;
-        }
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-        if ext.as_deref() == Some("pb") && stem.starts_with("output_") {
+        if !path.is_file()
+            || !matches!(ext.as_deref(), Some("npy" | "npz" | "pb"))
+            || is_expected_output(&path)
+        {
             continue;
         }
         files.push(path);
@@ -346,55 +347,16 @@ fn read_dir_file(path: &Path, model_inputs: &[&str]) -> Result<Vec<(String, Tens
     if !name.is_empty() {
         return Ok(vec![(name, t)]);
     }
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let index = stem
-        .strip_prefix("input_")
-        .and_then(|n| n.parse::<usize>().ok());
-    match index {
+    match pb_input_index(path) {
         Some(i) if i < model_inputs.len() => Ok(vec![(model_inputs[i].to_string(), t)]),
         Some(i) => Err(UserError::msg(format!(
             "{}: an unnamed tensor for input {i}, but the model has {} input(s)",
             path.display(),
             model_inputs.len()
         ))),
-        None => Ok(vec![(stem.into_owned(), t)]),
-    }
-}
-
-fn quoted_list(names: &[&str]) -> String {
-    if names.is_empty() {
-        return "none".into();
-    }
-    names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A declared input type as `f32[2, N]`.
-fn describe_type(ty: &Type) -> String {
-    let Some(t) = ty.as_tensor() else {
-        return "not a tensor".into();
-    };
-    let elem = match t.elem.scalar() {
-        Some(s) => DType::from_scalar(s)
-            .map(|d| dtype_name(d).to_string())
-            .unwrap_or_else(|| s.to_string()),
-        None => "quantized".into(),
-    };
-    match &t.shape {
-        None => format!("{elem}, any shape"),
-        Some(dims) => {
-            let ds: Vec<String> = dims
-                .iter()
-                .map(|d| match d {
-                    Dim::Known(n) => n.to_string(),
-                    Dim::Symbolic(s) => s.to_string(),
-                    Dim::Unknown => "?".into(),
-                })
-                .collect();
-            format!("{elem}[{}]", ds.join(", "))
+        None => {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            Ok(vec![(stem.into_owned(), t)])
         }
     }
 }
@@ -429,8 +391,7 @@ fn file_stem_for(name: &str, taken: &mut HashSet<String>) -> String {
 
 /// `NAME  DTYPE[SHAPE]  min=.. max=.. mean=..`, NaNs left out of the statistics and counted.
 fn summary(name: &str, t: &Tensor) -> String {
-    let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-    let head = format!("{name}  {}[{}]", dtype_name(t.dtype()), dims.join(", "));
+    let head = format!("{name}  {}", describe_tensor(t));
     let stats = with_data!(t.data(), v => stats(v));
     match stats {
         None if t.is_empty() => format!("{head}  (empty)"),
@@ -448,25 +409,6 @@ fn summary(name: &str, t: &Tensor) -> String {
                 format_g(s.mean)
             )
         }
-    }
-}
-
-/// numpy-style names (the IR's own are MLIR's: `i1`, `ui8`).
-fn dtype_name(d: DType) -> &'static str {
-    match d {
-        DType::F32 => "f32",
-        DType::F64 => "f64",
-        DType::F16 => "f16",
-        DType::BF16 => "bf16",
-        DType::I8 => "i8",
-        DType::I16 => "i16",
-        DType::I32 => "i32",
-        DType::I64 => "i64",
-        DType::U8 => "u8",
-        DType::U16 => "u16",
-        DType::U32 => "u32",
-        DType::U64 => "u64",
-        DType::Bool => "bool",
     }
 }
 
