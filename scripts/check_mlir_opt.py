@@ -107,7 +107,15 @@ def pipelines(text):
                         elif arg == flag and i + 1 < len(args):
                             value = args[i + 1]
                     if value is not None:
-                        (failing if negated else ok).add(value)
+                        # Keep the data flags calibrate needs (--calib-data %S/Inputs/...), nothing else.
+                        extra = []
+                        for j, a in enumerate(args):
+                            if a.startswith("--calib") or a == "--no-progress":
+                                extra.append(a)
+                                if "=" not in a and a != "--no-progress" and j + 1 < len(args):
+                                    extra.append(args[j + 1])
+                        extra = tuple(extra)
+                        (failing if negated else ok).add((value, extra))
             segment = []
     return ok, failing - ok
 
@@ -165,9 +173,11 @@ def check_file(args, path):
         return 1, False, [err]
     checked, failures = 1, []
     ok, _ = pipelines(text)
-    for pipeline in sorted(ok):
+    folder = os.path.dirname(os.path.abspath(path))
+    for pipeline, extra in sorted(ok):
         checked += 1
-        _, err = check_output(args, path, ["-passes=" + pipeline])
+        extra = [a.replace("%S", folder) for a in extra]
+        _, err = check_output(args, path, ["-passes=" + pipeline] + extra)
         if err is not None:
             failures.append(err)
     return checked, False, failures

@@ -21,8 +21,11 @@ use onnxqc_ir::verify::verify_module;
 use onnxqc_ir::{Diagnostic, Module, OpRegistry, SourceFile, TensorData};
 use onnxqc_onnx::{export_file, import_file, ExportOptions, ExternalData};
 use onnxqc_passes::manager::{run_pipeline, RunError};
-use onnxqc_passes::{parse_pipeline, PassContext, PassRegistry, RunConfig};
+use onnxqc_passes::{parse_pipeline, OptValue, PassContext, PassRegistry, RunConfig};
 use rustc_hash::FxHashMap;
+
+use crate::calib_data::CalibDataArgs;
+use crate::calibration::RuntimeRunner;
 
 pub const EXIT_USER: u8 = 1;
 pub const EXIT_INTERNAL: u8 = 2;
@@ -117,6 +120,23 @@ pub struct Cli {
     /// Name of the external data file, relative to the output's folder (default: OUT.data).
     #[arg(long, value_name = "NAME")]
     pub external_data_file: Option<String>,
+
+    #[command(flatten)]
+    pub calib: CalibDataArgs,
+
+    /// Take the ranges of the calibrate pass from this table (onnxqc JSON, ONNX Runtime's JSON or
+    /// calibration.cache) instead of running the model.
+    #[arg(long, value_name = "FILE")]
+    pub calibration_table: Option<PathBuf>,
+
+    /// Write the ranges the calibrate pass chose to this file (.json: onnxqc JSON; .cache: ONNX
+    /// Runtime's calibration.cache; see calibrate{table-format=...}).
+    #[arg(long, value_name = "FILE")]
+    pub write_calibration_table: Option<PathBuf>,
+
+    /// No progress output during calibration.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -211,13 +231,14 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         print!("{}", passes.describe());
         return Ok(());
     }
-    let pipeline = parse_pipeline(&cli.passes, &passes).map_err(|e| {
+    let mut pipeline = parse_pipeline(&cli.passes, &passes).map_err(|e| {
         let caret = format!("{}^", " ".repeat(e.offset));
         UserError::msg(format!(
             "{}\n  -passes={}\n          {caret}\n  = {}",
             e.message, cli.passes, e.help
         ))
     })?;
+    apply_calibration_flags(cli, &mut pipeline)?;
     for name in &cli.print_ir_after {
         if passes.get(name).is_none() {
             return Err(UserError::msg(format!(
@@ -321,6 +342,47 @@ fn run(cli: &Cli) -> Result<(), UserError> {
         return Err(f);
     }
     write_output(cli.output.as_deref(), &text)
+}
+
+/// `--calibration-table` and `--write-calibration-table` set the `table` / `write-table` options of
+/// the pipeline's `calibrate` passes; the calibration data flags need a `calibrate` pass to mean anything.
+fn apply_calibration_flags(
+    cli: &Cli,
+    pipeline: &mut onnxqc_passes::Pipeline,
+) -> Result<(), UserError> {
+    let mut calibrates = pipeline
+        .entries
+        .iter_mut()
+        .filter(|e| e.info.name == "calibrate")
+        .peekable();
+    if calibrates.peek().is_none() {
+        let flag = if cli.calibration_table.is_some() {
+            Some("--calibration-table")
+        } else if cli.write_calibration_table.is_some() {
+            Some("--write-calibration-table")
+        } else if cli.calib.calib_data.is_some() {
+            Some("--calib-data")
+        } else {
+            None
+        };
+        return match flag {
+            Some(flag) => Err(UserError::msg(format!(
+                "{flag} is for the calibrate pass, which the pipeline does not run (add it: -passes=...,calibrate,...)"
+            ))),
+            None => Ok(()),
+        };
+    }
+    for e in calibrates {
+        if let Some(t) = &cli.calibration_table {
+            e.options
+                .set("table", OptValue::Str(t.display().to_string()));
+        }
+        if let Some(t) = &cli.write_calibration_table {
+            e.options
+                .set("write-table", OptValue::Str(t.display().to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// Imports and verifies an ONNX model (printing the importer's warnings); also says whether it had
@@ -495,9 +557,14 @@ fn run_passes(
         source: (!source.text.is_empty()).then(|| source.clone()),
         internal,
     };
+    let runner = RuntimeRunner {
+        data: &cli.calib,
+        progress: !cli.no_progress,
+    };
     let cx = PassContext {
         ops,
         eval: Some(&RuntimeEvaluator),
+        calib: cli.calib.calib_data.is_some().then_some(&runner as _),
     };
     let mut dump = |pass: &str, m: &Module| {
         eprintln!("// -----// IR Dump After {pass} //----- //");
@@ -511,6 +578,11 @@ fn run_passes(
     };
     match run_pipeline(pipeline, module, &cx, &mut config) {
         Ok(report) => {
+            for p in &report.passes {
+                for n in &p.outcome.notes {
+                    eprintln!("onnxqc: note: {}: {n}", p.name);
+                }
+            }
             if cli.time_passes {
                 eprint!("{}", report.table());
             }

@@ -5,9 +5,8 @@
 //! produced invalid IR, a panic). A panic never shows a backtrace to the user unless `RUST_BACKTRACE` is
 //! set; it prints a short "internal error" message instead.
 
-// The calibrate pass wires the data readers into the driver; until then only their tests use them.
-#[allow(dead_code)]
 mod calib_data;
+mod calibration;
 mod driver;
 mod input_files;
 mod run;

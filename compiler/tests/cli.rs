@@ -65,7 +65,10 @@ fn unknown_pass_exits_1_and_lists_passes() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("unknown pass 'nope'"), "{err}");
-    assert!(err.contains("registered passes: cse, dce"), "{err}");
+    assert!(
+        err.contains("registered passes: calibrate, cse, dce"),
+        "{err}"
+    );
     let o = onnxqc(&[&input, "-passes=cse{bogus=1}"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("include-unknown"), "{}", stderr(&o));

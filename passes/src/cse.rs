@@ -63,6 +63,7 @@ impl Pass for Cse {
         Ok(PassOutcome {
             changed: merged > 0,
             stats: vec![("ops-merged", merged)],
+            notes: vec![],
         })
     }
 }

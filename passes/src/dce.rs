@@ -39,6 +39,7 @@ impl Pass for Dce {
         Ok(PassOutcome {
             changed: removed > 0,
             stats: vec![("ops-removed", removed)],
+            notes: vec![],
         })
     }
 }

@@ -157,6 +157,7 @@ impl Pass for Fold {
                 ("skipped-size", stats.skipped_size),
                 ("skipped-unsupported", stats.skipped_unsupported),
             ],
+            notes: vec![],
         })
     }
 }
@@ -723,7 +724,14 @@ mod tests {
         }
         let mut pass = (info().create)(&opts);
         let out = pass
-            .run(&mut module, &PassContext { ops: &ops, eval })
+            .run(
+                &mut module,
+                &PassContext {
+                    ops: &ops,
+                    eval,
+                    calib: None,
+                },
+            )
             .expect("runs");
         (print_module(&module, &PrintOptions::default()), out.stats)
     }

@@ -76,6 +76,13 @@ impl<'o> RunCtx<'o> {
         }
     }
 
+    /// Hands `value` to the run's observer, if any, under `key` (the `qc.observe` kernel).
+    pub fn observe(&mut self, key: &str, value: &Tensor) {
+        if let Some(obs) = self.observer.as_deref_mut() {
+            obs.observe(key, value);
+        }
+    }
+
     /// Gives a dead tensor's buffer back to the pool when nothing else shares it.
     fn release(&mut self, t: Tensor) {
         if let Some(Data::F32(v)) = t.try_into_data() {

@@ -41,6 +41,7 @@ fn run(input: &str, pipeline: &str) -> String {
     let cx = PassContext {
         ops: &ops,
         eval: Some(&RuntimeEvaluator),
+        calib: None,
     };
     run_pipeline(&pipeline, &mut module, &cx, &mut config).expect("pipeline runs");
     print_module(&module, &PrintOptions::default())

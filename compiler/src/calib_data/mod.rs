@@ -101,6 +101,7 @@ impl Default for CalibDataArgs {
 impl CalibDataArgs {
     /// Options for data at `path` (or the word `random`), everything else at its default: the
     /// constructor for callers without a command line. Set the other fields as needed.
+    #[cfg_attr(not(test), allow(dead_code))] // for callers without clap (tests; a library API later)
     pub fn new(path: impl Into<PathBuf>) -> CalibDataArgs {
         CalibDataArgs {
             calib_data: Some(path.into()),
@@ -127,10 +128,6 @@ impl DataError {
         DataError {
             message: message.into(),
         }
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
     }
 }
 
@@ -301,10 +298,6 @@ impl Dataset {
     /// The number of runs: samples divided by the batch size, rounded up.
     pub fn num_batches(&self) -> usize {
         self.samples.div_ceil(self.batch_size)
-    }
-
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
     }
 
     /// Remarks for the log: files skipped, fewer samples than asked for.

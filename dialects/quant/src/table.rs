@@ -3,8 +3,9 @@
 //! passes read it), and tables are written to and read from files (`--calibration-table`).
 //!
 //! In the IR: `qc.calibration = {method = "minmax", tensors = {x = [lo, hi], y = [lo, hi, avg, std]}}`,
-//! the floats as f32 (`[-1.0 : f32, 2.5 : f32]`), tensors in the order calibration found them.
+//! the floats as an f32 array (`array<f32: -1.0, 2.5>`), tensors in the order calibration found them.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use onnxqc_ir::{Attribute, Module};
@@ -117,6 +118,198 @@ impl CalibrationTable {
     }
 }
 
+/// A calibration table file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    /// onnxqc's JSON (`docs/calibration-table.md`).
+    Json,
+    /// ONNX Runtime's plain-text `calibration.cache`: `name amax` per line, amax = max(|lowest|, |highest|).
+    OrtCache,
+}
+
+/// The format for a file name: `.cache` (and `calibration.cache`) is ONNX Runtime's text form, the rest
+/// onnxqc JSON.
+pub fn format_from_path(path: &Path) -> TableFormat {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("cache") => TableFormat::OrtCache,
+        _ => TableFormat::Json,
+    }
+}
+
+/// The JSON text of a table: `{"format": "onnxqc-calibration", "version": 1, "method": ..., "tensors":
+/// {name: {"lowest": f, "highest": f[, "avg": f, "std": f]}}}`, floats in their shortest f32 form so
+/// they read back bit for bit.
+pub fn to_json(table: &CalibrationTable) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let f = |v: f32| {
+        if v.is_finite() {
+            format!("{v:?}")
+        } else {
+            "null".into()
+        }
+    };
+    let mut out = format!(
+        "{{\n  \"format\": \"onnxqc-calibration\",\n  \"version\": 1,\n  \"method\": {},\n  \"tensors\": {{",
+        q(&table.method)
+    );
+    for (i, (name, s)) in table.entries.iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        out.push_str(&format!(
+            "    {}: {{\"lowest\": {}, \"highest\": {}",
+            q(name),
+            f(s.lowest),
+            f(s.highest)
+        ));
+        if let (Some(a), Some(d)) = (s.avg, s.std) {
+            out.push_str(&format!(", \"avg\": {}, \"std\": {}", f(a), f(d)));
+        }
+        out.push('}');
+    }
+    out.push_str("\n  }\n}\n");
+    out
+}
+
+/// Writes `table` to `path` through a temporary file in the same folder (never half-written).
+pub fn write_table(
+    table: &CalibrationTable,
+    path: &Path,
+    format: TableFormat,
+) -> Result<(), String> {
+    let text = match format {
+        TableFormat::Json => to_json(table),
+        TableFormat::OrtCache => table
+            .entries
+            .iter()
+            .map(|(n, s)| format!("{n} {:?}\n", s.lowest.abs().max(s.highest.abs())))
+            .collect(),
+    };
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write the calibration table '{shown}': {e}")
+        })
+}
+
+/// Reads a table: onnxqc JSON, ONNX Runtime's JSON (`save_tensors_data`: `{"data": {name: {"lowest":
+/// ..., "highest": ...}}}`, values possibly as `{"CLS": "numpy.array", "data": ...}`), or ONNX Runtime's
+/// `calibration.cache` text (`name amax`, read as the symmetric range [-amax, amax]).
+pub fn read_table(path: &Path) -> Result<CalibrationTable, String> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the calibration table '{shown}': {e}"))?;
+    let table = if text.trim_start().starts_with('{') {
+        read_json(&text).map_err(|e| format!("{shown}: {e}"))?
+    } else {
+        read_ort_cache(&text).map_err(|e| format!("{shown}:{e}"))?
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (n, s) in &table.entries {
+        if !seen.insert(n.as_str()) {
+            return Err(format!("{shown}: tensor '{n}' appears twice"));
+        }
+        if !(s.lowest.is_finite() && s.highest.is_finite()) || s.lowest > s.highest {
+            return Err(format!(
+                "{shown}: tensor '{n}' has an invalid range [{}, {}]",
+                s.lowest, s.highest
+            ));
+        }
+    }
+    Ok(table)
+}
+
+fn read_ort_cache(text: &str) -> Result<CalibrationTable, String> {
+    let mut table = CalibrationTable::new("ort-cache");
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line
+            .rsplit_once(char::is_whitespace)
+            .ok_or_else(|| format!("{}: expected 'name value', got '{line}'", i + 1))?;
+        let amax: f32 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: '{value}' is not a number", i + 1))?;
+        let amax = amax.abs();
+        table
+            .entries
+            .push((name.trim().to_string(), TensorStats::range(-amax, amax)));
+    }
+    Ok(table)
+}
+
+/// A number, or a numpy array/scalar as ONNX Runtime's JSON encoder writes it (first element).
+fn json_f32(v: &serde_json::Value) -> Option<f32> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().map(|f| f as f32),
+        serde_json::Value::Array(a) => a.first().and_then(json_f32),
+        serde_json::Value::Object(o) => o.get("data").and_then(json_f32),
+        _ => None,
+    }
+}
+
+fn read_json(text: &str) -> Result<CalibrationTable, String> {
+    let doc: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    let method = doc
+        .get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or("json")
+        .to_string();
+    // onnxqc: "tensors"; ONNX Runtime's save_tensors_data: "data"; write_calibration_table: the map itself.
+    let tensors = doc
+        .get("tensors")
+        .or_else(|| doc.get("data"))
+        .unwrap_or(&doc)
+        .as_object()
+        .ok_or("expected an object of tensors")?;
+    let mut table = CalibrationTable::new(method);
+    for (name, e) in tensors {
+        if matches!(
+            name.as_str(),
+            "format" | "version" | "method" | "CLS" | "calibration_method" | "smooth_quant"
+        ) {
+            continue;
+        }
+        let get = |k: &str| e.get(k).and_then(json_f32);
+        let (lowest, highest) = match (get("lowest"), get("highest")) {
+            (Some(l), Some(h)) => (l, h),
+            // ONNX Runtime's write_calibration_table JSON: [lowest, highest].
+            _ => match e
+                .as_array()
+                .map(|a| a.iter().map(json_f32).collect::<Vec<_>>())
+            {
+                Some(v) if v.len() >= 2 && v[0].is_some() && v[1].is_some() => {
+                    (v[0].unwrap_or(0.0), v[1].unwrap_or(0.0))
+                }
+                _ => return Err(format!("tensor '{name}': expected lowest and highest")),
+            },
+        };
+        table.entries.push((
+            name.clone(),
+            TensorStats {
+                lowest,
+                highest,
+                avg: get("avg"),
+                std: get("std"),
+            },
+        ));
+    }
+    Ok(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +333,67 @@ mod tests {
         assert_eq!(m.attrs.len(), 1);
         assert_eq!(CalibrationTable::from_module(&m).unwrap().unwrap(), t);
         assert_eq!(t.get("x"), Some(&TensorStats::range(-1.0, 2.5)));
+    }
+
+    #[test]
+    fn files_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = CalibrationTable::new("entropy");
+        t.entries
+            .push(("a\"b".into(), TensorStats::range(-0.1, 3.3333333)));
+        t.entries.push((
+            "c".into(),
+            TensorStats {
+                lowest: -1.0,
+                highest: 2.0,
+                avg: Some(0.1),
+                std: Some(0.7),
+            },
+        ));
+        let json = dir.path().join("t.json");
+        write_table(&t, &json, format_from_path(&json)).unwrap();
+        assert_eq!(read_table(&json).unwrap(), t);
+        let cache = dir.path().join("calibration.cache");
+        write_table(&t, &cache, format_from_path(&cache)).unwrap();
+        let back = read_table(&cache).unwrap();
+        // Absolute-max semantics: [-0.1, 3.33] is stored as 3.33 and read as [-3.33, 3.33].
+        assert_eq!(back.entries[0].1, TensorStats::range(-3.3333333, 3.3333333));
+        assert_eq!(back.entries[1].1, TensorStats::range(-2.0, 2.0));
+    }
+
+    #[test]
+    fn reads_onnx_runtime_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ort.json");
+        std::fs::write(
+            &p,
+            r#"{"CLS": "TensorsData", "data": {"x": {"lowest": {"data": -1.5, "dtype": "float32", "CLS": "numpy.array"}, "highest": {"data": 2.5, "dtype": "float32", "CLS": "numpy.array"}, "CLS": "TensorData"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read_table(&p).unwrap().entries[0].1,
+            TensorStats::range(-1.5, 2.5)
+        );
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.json");
+        std::fs::write(
+            &p,
+            "{\"tensors\": {\"x\": {\"lowest\": 2, \"highest\": 1}}}",
+        )
+        .unwrap();
+        assert!(read_table(&p).unwrap_err().contains("'x'"));
+        std::fs::write(&p, "{oops").unwrap();
+        assert!(read_table(&p).unwrap_err().contains("bad.json"));
+        let c = dir.path().join("c.cache");
+        std::fs::write(&c, "x 1.0\ny nan-ish\n").unwrap();
+        assert!(read_table(&c).unwrap_err().contains(":2:"));
+        assert!(read_table(&dir.path().join("missing.json"))
+            .unwrap_err()
+            .contains("missing.json"));
     }
 
     #[test]

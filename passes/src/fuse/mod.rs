@@ -152,6 +152,7 @@ impl Pass for Fuse {
         Ok(PassOutcome {
             changed,
             stats: out,
+            notes: vec![],
         })
     }
 }

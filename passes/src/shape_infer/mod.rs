@@ -286,6 +286,7 @@ impl Pass for ShapeInfer {
                 ("conflicts", inf.stats.conflicts),
                 ("errors-ignored", inf.stats.errors_ignored),
             ],
+            notes: vec![],
         })
     }
 }

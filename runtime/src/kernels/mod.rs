@@ -24,6 +24,7 @@ pub mod misc;
 pub mod movement;
 pub mod norm;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
 pub mod resize;
 pub mod rnn;
@@ -76,6 +77,7 @@ pub fn registry() -> &'static Registry {
         movement::register(&mut r);
         norm::register(&mut r);
         pool::register(&mut r);
+        quant::register(&mut r);
         reduce::register(&mut r);
         resize::register(&mut r);
         rnn::register(&mut r);
