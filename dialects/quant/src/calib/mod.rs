@@ -2,6 +2,23 @@
 //! from it at the end (MinMax, Entropy, Percentile, Distribution, MSE). Definitions and defaults follow
 //! ONNX Runtime's calibrators (`onnxruntime/quantization/calibrate.py`) so that results are comparable;
 //! unlike them, every statistic is streaming: it sees one tensor at a time and keeps O(bins) memory.
+//!
+//! Start at [`Statistic`]. MinMax, entropy, percentile and distribution reproduce ONNX Runtime's float32
+//! arithmetic (NumPy's rounding included) for histograms built with one `collect()` call per batch; the
+//! deliberate differences (values outside a histogram's grid are kept in its end bins, a cap on the bin
+//! count, non-finite values ignored) are listed in `histogram.rs` and in each method's module. MSE is our
+//! own method (`mse.rs`).
+
+mod distribution;
+mod entropy;
+mod histogram;
+mod minmax;
+mod mse;
+mod numpy;
+mod percentile;
+mod statistic;
+
+pub use statistic::{Statistic, MAX_NUM_BINS};
 
 /// The result of calibrating one tensor: the range the lowering quantizes to, plus the mean and standard
 /// deviation that the float8 (`distribution`) method computes.
@@ -55,6 +72,8 @@ pub enum Method {
     Entropy {
         num_bins: usize,
         num_quantized_bins: usize,
+        /// Does not change the chosen range (ONNX Runtime's collector ignores it for entropy); kept for
+        /// the lowering, which makes the quantization symmetric.
         symmetric: bool,
     },
     Percentile {
