@@ -688,8 +688,8 @@ mod tests {
 
     #[test]
     fn large_occurrences_bin_in_one_pass_like_small_ones() {
-        // The fused path (>= FUSED_MIN values, in parallel above PARALLEL_MIN) against per-chunk
-        // observation of the same values through the two-pass path... with identical grids.
+        // One large occurrence (fused single pass, in parallel above PARALLEL_MIN) must count exactly
+        // as the same values observed in small pieces (scan, then bin) on the same grid.
         let n = PARALLEL_MIN + 12345;
         let data: Vec<f32> = (0..n)
             .map(|i| ((i as f32 * 0.618_034).fract() - 0.5) * 4.0)
