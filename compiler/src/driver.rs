@@ -134,6 +134,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub write_calibration_table: Option<PathBuf>,
 
+    /// Format of --write-calibration-table: auto (by extension), json, ort, tensorrt.
+    #[arg(long, value_name = "FORMAT", value_parser = ["auto", "json", "ort", "tensorrt"])]
+    pub calibration_table_format: Option<String>,
+
     /// No progress output during calibration.
     #[arg(long)]
     pub no_progress: bool,
@@ -360,6 +364,8 @@ fn apply_calibration_flags(
             Some("--calibration-table")
         } else if cli.write_calibration_table.is_some() {
             Some("--write-calibration-table")
+        } else if cli.calibration_table_format.is_some() {
+            Some("--calibration-table-format")
         } else if cli.calib.calib_data.is_some() {
             Some("--calib-data")
         } else {
@@ -380,6 +386,9 @@ fn apply_calibration_flags(
         if let Some(t) = &cli.write_calibration_table {
             e.options
                 .set("write-table", OptValue::Str(t.display().to_string()));
+        }
+        if let Some(f) = &cli.calibration_table_format {
+            e.options.set("table-format", OptValue::Str(f.clone()));
         }
     }
     Ok(())

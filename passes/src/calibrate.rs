@@ -157,9 +157,10 @@ static OPTIONS: [OptionSpec; 16] = [
     },
     OptionSpec {
         name: "table-format",
-        kind: OptKind::Enum(&["auto", "json", "ort"]),
+        kind: OptKind::Enum(&["auto", "json", "ort", "tensorrt"]),
         default: "auto",
-        help: "format of write-table (auto: .cache is ONNX Runtime's calibration.cache, else onnxqc JSON)",
+        help: "format of write-table (auto: .cache is ONNX Runtime's calibration.cache, else onnxqc JSON; \
+               tensorrt: TensorRT's int8 cache, hex scales amax/127)",
     },
     OptionSpec {
         name: "require-all",
@@ -490,6 +491,7 @@ impl Pass for Calibrate {
             let format = match self.opts.str("table-format") {
                 "json" => TableFormat::Json,
                 "ort" => TableFormat::OrtCache,
+                "tensorrt" => TableFormat::TensorRt,
                 _ => onnxqc_quant::table::format_from_path(Path::new(write_path)),
             };
             write_table(&selected, Path::new(write_path), format).map_err(err)?;

@@ -125,7 +125,17 @@ pub enum TableFormat {
     Json,
     /// ONNX Runtime's plain-text `calibration.cache`: `name amax` per line, amax = max(|lowest|, |highest|).
     OrtCache,
+    /// TensorRT's INT8 calibration cache: a `TRT-<version>-EntropyCalibration2` header line, then
+    /// `name: <hex>` per tensor, the hex being the big-endian bits of the float32 scale `amax / 127`.
+    TensorRt,
 }
+
+/// The header onnxqc writes on TensorRT caches. TensorRT compares the calibrator name; the version
+/// number only produces a warning when it differs from the running TensorRT's.
+pub const TENSORRT_HEADER: &str = "TRT-8601-EntropyCalibration2";
+
+/// TensorRT's int8 scales are `amax / 127` (symmetric signed 8-bit, narrow range).
+const TENSORRT_QMAX: f32 = 127.0;
 
 /// The format for a file name: `.cache` (and `calibration.cache`) is ONNX Runtime's text form, the rest
 /// onnxqc JSON.
@@ -182,6 +192,14 @@ pub fn write_table(
             .iter()
             .map(|(n, s)| format!("{n} {:?}\n", s.lowest.abs().max(s.highest.abs())))
             .collect(),
+        TableFormat::TensorRt => {
+            let mut text = format!("{TENSORRT_HEADER}\n");
+            for (n, s) in &table.entries {
+                let scale = s.lowest.abs().max(s.highest.abs()) / TENSORRT_QMAX;
+                text.push_str(&format!("{n}: {:08x}\n", scale.to_bits()));
+            }
+            text
+        }
     };
     let shown = path.display();
     let dir = match path.parent() {
@@ -203,13 +221,16 @@ pub fn write_table(
 
 /// Reads a table: onnxqc JSON, ONNX Runtime's JSON (`save_tensors_data`: `{"data": {name: {"lowest":
 /// ..., "highest": ...}}}`, values possibly as `{"CLS": "numpy.array", "data": ...}`), or ONNX Runtime's
-/// `calibration.cache` text (`name amax`, read as the symmetric range [-amax, amax]).
+/// `calibration.cache` text (`name amax`, read as the symmetric range [-amax, amax]), or a TensorRT cache
+/// (recognised by its `TRT-` header; `name: hex scale`, read as [-127·scale, 127·scale]).
 pub fn read_table(path: &Path) -> Result<CalibrationTable, String> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the calibration table '{shown}': {e}"))?;
     let table = if text.trim_start().starts_with('{') {
         read_json(&text).map_err(|e| format!("{shown}: {e}"))?
+    } else if text.trim_start().starts_with("TRT-") {
+        read_tensorrt_cache(&text).map_err(|e| format!("{shown}:{e}"))?
     } else {
         read_ort_cache(&text).map_err(|e| format!("{shown}:{e}"))?
     };
@@ -243,6 +264,45 @@ fn read_ort_cache(text: &str) -> Result<CalibrationTable, String> {
             .parse()
             .map_err(|_| format!("{}: '{value}' is not a number", i + 1))?;
         let amax = amax.abs();
+        table
+            .entries
+            .push((name.trim().to_string(), TensorStats::range(-amax, amax)));
+    }
+    Ok(table)
+}
+
+fn read_tensorrt_cache(text: &str) -> Result<CalibrationTable, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.trim().is_empty());
+    let header = lines.next().map(|(_, l)| l.trim()).unwrap_or_default();
+    let method = header.rsplit('-').next().unwrap_or_default();
+    let mut table = CalibrationTable::new(format!("tensorrt-{method}"));
+    for (i, line) in lines {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{}: expected 'name: hex scale', got '{line}'", i + 1))?;
+        let bits = u32::from_str_radix(value.trim(), 16).map_err(|_| {
+            format!(
+                "{}: '{}' is not the hex bits of a float32 scale",
+                i + 1,
+                value.trim()
+            )
+        })?;
+        let scale = f32::from_bits(bits);
+        if !scale.is_finite() || scale < 0.0 {
+            return Err(format!(
+                "{}: tensor '{}' has the scale {scale}",
+                i + 1,
+                name.trim()
+            ));
+        }
+        let amax = scale * TENSORRT_QMAX;
         table
             .entries
             .push((name.trim().to_string(), TensorStats::range(-amax, amax)));
@@ -359,6 +419,50 @@ mod tests {
         // Absolute-max semantics: [-0.1, 3.33] is stored as 3.33 and read as [-3.33, 3.33].
         assert_eq!(back.entries[0].1, TensorStats::range(-3.3333333, 3.3333333));
         assert_eq!(back.entries[1].1, TensorStats::range(-2.0, 2.0));
+
+        let trt = dir.path().join("trt.cache");
+        write_table(&t, &trt, TableFormat::TensorRt).unwrap();
+        let text = std::fs::read_to_string(&trt).unwrap();
+        let scale = 2.0f32 / 127.0;
+        assert!(text.starts_with("TRT-8601-EntropyCalibration2\n"));
+        assert!(
+            text.contains(&format!("c: {:08x}\n", scale.to_bits())),
+            "{text}"
+        );
+        let back = read_table(&trt).unwrap();
+        assert_eq!(back.method, "tensorrt-EntropyCalibration2");
+        assert_eq!(
+            back.entries[1].1,
+            TensorStats::range(-scale * 127.0, scale * 127.0)
+        );
+    }
+
+    #[test]
+    fn reads_a_tensorrt_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("calib.cache");
+        std::fs::write(
+            &p,
+            "TRT-7000-EntropyCalibration2\ninput: 3c010a14\nconv/1:0: 0\n",
+        )
+        .unwrap();
+        let t = read_table(&p).unwrap();
+        let amax = f32::from_bits(0x3c01_0a14) * 127.0;
+        assert!((amax - 1.0003).abs() < 1e-3);
+        assert_eq!(
+            t.entries[0],
+            ("input".into(), TensorStats::range(-amax, amax))
+        );
+        assert_eq!(
+            t.entries[1],
+            ("conv/1:0".into(), TensorStats::range(-0.0, 0.0))
+        );
+        std::fs::write(&p, "TRT-7000-EntropyCalibration2\ninput: xyz\n").unwrap();
+        let e = read_table(&p).unwrap_err();
+        assert!(
+            e.contains("calib.cache:2: 'xyz' is not the hex bits"),
+            "{e}"
+        );
     }
 
     #[test]
