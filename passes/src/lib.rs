@@ -13,6 +13,8 @@ pub mod fold;
 pub mod fuse;
 pub mod manager;
 pub mod options;
+pub mod qdq;
+pub mod quantize;
 pub mod registry;
 pub mod shape_infer;
 

@@ -316,12 +316,63 @@ fn json_f32(v: &serde_json::Value) -> Option<f32> {
         serde_json::Value::Number(n) => n.as_f64().map(|f| f as f32),
         serde_json::Value::Array(a) => a.first().and_then(json_f32),
         serde_json::Value::Object(o) => o.get("data").and_then(json_f32),
+        serde_json::Value::String(s) => match s.as_str() {
+            "NaN" => Some(f32::NAN),
+            "Infinity" => Some(f32::INFINITY),
+            "-Infinity" => Some(f32::NEG_INFINITY),
+            _ => None,
+        },
         _ => None,
     }
 }
 
+/// Python's `json` writes non-finite floats as the bare words `NaN`, `Infinity` and `-Infinity`, which
+/// are not JSON; quote them (outside strings) so that they parse, as strings [`json_f32`] understands.
+fn quote_python_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
+    if !(text.contains("NaN") || text.contains("Infinity")) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let word = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|w| rest.starts_with(w));
+        match word {
+            Some(w) => {
+                out.push('"');
+                out.push_str(w);
+                out.push('"');
+                rest = &rest[w.len()..];
+            }
+            None => {
+                if c == '"' {
+                    in_string = true;
+                }
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn read_json(text: &str) -> Result<CalibrationTable, String> {
-    let doc: serde_json::Value = serde_json::from_str(text)
+    let text = quote_python_non_finite(text);
+    let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
     let method = doc
         .get("method")
@@ -357,6 +408,11 @@ fn read_json(text: &str) -> Result<CalibrationTable, String> {
                 _ => return Err(format!("tensor '{name}': expected lowest and highest")),
             },
         };
+        // ONNX Runtime writes infinite ranges (e.g. for a constant holding inf); such a range cannot be
+        // quantized, so the tensor is left out, as if never calibrated (calibrate reports it).
+        if !(lowest.is_finite() && highest.is_finite()) {
+            continue;
+        }
         table.entries.push((
             name.clone(),
             TensorStats {
@@ -434,6 +490,22 @@ mod tests {
         assert_eq!(
             back.entries[1].1,
             TensorStats::range(-scale * 127.0, scale * 127.0)
+        );
+    }
+
+    #[test]
+    fn python_non_finite_values_are_read_and_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ort.json");
+        std::fs::write(
+            &p,
+            r#"{"CLS": "TensorsData", "data": {"a": {"lowest": -1.0, "highest": 2.0}, "c": {"lowest": {"data": [Infinity], "CLS": "numpy.array"}, "highest": {"data": [-Infinity]}}, "n\"NaN": {"lowest": NaN, "highest": 1.0}}}"#,
+        )
+        .unwrap();
+        let t = read_table(&p).unwrap();
+        assert_eq!(
+            t.entries,
+            vec![("a".to_string(), TensorStats::range(-1.0, 2.0))]
         );
     }
 
