@@ -181,7 +181,7 @@ def check_file(args, path):
     for pipeline, extra in sorted(ok):
         checked += 1
         extra = [a.replace("%S", folder) for a in extra]
-        _, err = check_output(args, path, ["-passes=" + pipeline] + extra)
+        _, err = check_output(args, path, ["-passes=" + pipeline.replace("%S", folder)] + extra)
         if err is not None:
             failures.append(err)
     return checked, False, failures

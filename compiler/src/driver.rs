@@ -1,6 +1,7 @@
 //! The CLI driver: argument parsing (clap), reading the input, running the pipeline, writing the output.
 //! A first argument `run` hands over to [`crate::run`] (`onnxqc run MODEL --input ...`), which executes
-//! the model instead of compiling it; a model file literally named `run` is given as `./run`.
+//! the model instead of compiling it, and `quantize` to [`crate::quantize_cmd`] (ONNX Runtime-style
+//! presets); a model file literally named `run` or `quantize` is given as `./run`.
 //!
 //! `-passes=` (LLVM `opt` style) is rewritten to `--passes=` before clap sees it. With
 //! `--split-input-file` the input is cut at `// -----` lines and each chunk is processed on its own, as
@@ -40,7 +41,9 @@ Examples:
   onnxqc cases.mlir --split-input-file -passes=dce  one run per '// -----' chunk (lit tests)
   onnxqc model.mlir -passes=cse,dce --time-passes --print-ir-after=cse
   onnxqc --list-passes                              the passes and their options
-  onnxqc run model.onnx --input x=x.npy             execute the model (see onnxqc run --help)";
+  onnxqc run model.onnx --input x=x.npy             execute the model (see onnxqc run --help)
+  onnxqc quantize static model.onnx --calib-data DIR -o q.onnx
+                                                    ONNX Runtime's quantize_static as a preset";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
@@ -183,6 +186,9 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     if args.get(1).is_some_and(|a| a == "run") {
         return crate::run::main_with_args(args[1..].to_vec());
     }
+    if args.get(1).is_some_and(|a| a == "quantize") {
+        return crate::quantize_cmd::main_with_args(args[1..].to_vec());
+    }
     parse_and_run::<Cli>(args, run)
 }
 
@@ -229,7 +235,7 @@ pub(crate) fn report(e: &UserError) {
     }
 }
 
-fn run(cli: &Cli) -> Result<(), UserError> {
+pub(crate) fn run(cli: &Cli) -> Result<(), UserError> {
     let passes = PassRegistry::builtin();
     if cli.list_passes {
         print!("{}", passes.describe());

@@ -9,6 +9,7 @@ mod calib_data;
 mod calibration;
 mod driver;
 mod input_files;
+mod quantize_cmd;
 mod run;
 
 use std::process::ExitCode;

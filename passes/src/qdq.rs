@@ -100,7 +100,9 @@ impl Pass for Qdq {
         }
         let opset = default_opset(module);
         let mut notes = vec![];
-        let contrib = if settings.needs_opset21() && opset < 21 {
+        let contrib = if settings.contrib_ops {
+            true
+        } else if settings.needs_opset21() && opset < 21 {
             notes.push(format!(
                 "16-bit/4-bit Q/DQ need opset 21; the model is at opset {opset}, so the com.microsoft \
                  QuantizeLinear/DequantizeLinear are used (ONNX Runtime runs them at any opset)"

@@ -230,3 +230,54 @@ def test_qdq_paddleocr_constant_nodes(kind, rapidocr_models, onnxqc_ok, tmp_path
             cos_ours.append(cosine(ref[k], o[k]))
             cos_theirs.append(cosine(ref[k], t[k]))
     print(f"{kind} constant nodes: cosine ours {min(cos_ours):.5f}, ONNX Runtime {min(cos_theirs):.5f}")
+
+
+@pytest.mark.parametrize("name", ["cnn_residual", "mlp_shapes", "cnn_bn"])
+def test_quantize_static_preset(name, onnxqc_ok, run_onnxqc, tmp_path):
+    """`onnxqc quantize static` (preprocess, MinMax calibration on the data folder, QDQ S8S8) against
+    ``quantize_static`` with the same data and settings: a valid model that runs, at least as close to
+    the float model. ``--print-pipeline`` shows the pipeline without running it."""
+    build = dict(self_made())[name]
+    model, feeds = materialize(name, build, tmp_path)
+    data = tmp_path / "calib"
+    data.mkdir()
+    for i, f in enumerate(feeds):
+        np.savez(data / f"{i:03d}.npz", **f)
+    ours = tmp_path / "preset.onnx"
+    printed = onnxqc_ok(["quantize", "static", str(model), "-o", str(ours), "--print-pipeline"])
+    assert printed.stdout.strip() == "preprocess,calibrate{method=minmax},qdq{activation-type=s8,weight-type=s8}"
+    assert not ours.exists()
+    proc = onnxqc_ok(["quantize", "static", str(model), "--calib-data", str(data), "-o", str(ours), "--no-progress"])
+    assert "quantize static runs -passes='preprocess,calibrate" in proc.stderr
+    assert "quantized ops by type" in proc.stderr
+    check_model(ours)
+    theirs = tmp_path / "ort.onnx"
+    quantize_static(str(model), str(theirs), Reader(feeds), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    so, st = quant_session(ours), quant_session(theirs)
+    cos_o, cos_t = [], []
+    for f in feeds:
+        ref = ort_run(model, f)
+        o, t = ort_run(so, f), ort_run(st, f)
+        for k in ref:
+            cos_o.append(cosine(ref[k], o[k]))
+            cos_t.append(cosine(ref[k], t[k]))
+    print(f"{name}: preset cosine {min(cos_o):.5f}, ONNX Runtime {min(cos_t):.5f}")
+    assert min(cos_o) >= min(cos_t) - 1e-3
+
+
+def test_quantize_static_errors(run_onnxqc, model_file, tmp_path):
+    model = tmp_path / "m.onnx"
+    m, _ = qdq_models.cnn_residual()
+    onnx.save_model(m, str(model))
+    out = tmp_path / "q.onnx"
+    for args, expected in [
+        ([], "needs calibration data"),
+        (["--calib-data", "random", "--weight-type", "QUInt8"], "--weight-type QInt8"),
+        (["--calib-data", "random", "--extra-option", "Nope=1"], "Nope: unknown option"),
+        (["--calib-data", "random", "--activation-type", "QInt3"], "QInt3"),
+    ]:
+        proc = run_onnxqc(["quantize", "static", str(model), "-o", str(out)] + args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert expected in proc.stderr, (args, proc.stderr)
+        assert not out.exists()

@@ -38,6 +38,8 @@ pub struct Settings {
     pub force_quantize_no_input_check: bool,
     pub adjust_weight_for_bias: bool,
     pub min_real_range: Option<f32>,
+    /// Always the com.microsoft Q/DQ ops.
+    pub contrib_ops: bool,
 }
 
 /// Storage type names accepted by the `*-type` options (ONNX Runtime's `QuantType` spelled short).
@@ -56,7 +58,7 @@ fn storage_of(name: &str) -> Option<ScalarType> {
 }
 
 /// The option specs every static lowering accepts.
-pub const OPTIONS: [OptionSpec; 18] = [
+pub const OPTIONS: [OptionSpec; 19] = [
     OptionSpec {
         name: "activation-type",
         kind: OptKind::Enum(&["u8", "s8", "u16", "s16"]),
@@ -160,6 +162,12 @@ pub const OPTIONS: [OptionSpec; 18] = [
         help: "least rmax-rmin of any range (MinimumRealRange); 0: none",
     },
     OptionSpec {
+        name: "contrib-ops",
+        kind: OptKind::Bool,
+        default: "false",
+        help: "use the com.microsoft QuantizeLinear/DequantizeLinear at any opset (UseQDQContribOps)",
+    },
+    OptionSpec {
         name: "adjust-weight-for-bias",
         kind: OptKind::Bool,
         default: "true",
@@ -223,6 +231,7 @@ impl Settings {
             force_quantize_no_input_check: o.bool("force-quantize-no-input-check"),
             adjust_weight_for_bias: o.bool("adjust-weight-for-bias"),
             min_real_range: (min_real_range > 0.0).then_some(min_real_range as f32),
+            contrib_ops: o.bool("contrib-ops"),
         })
     }
 
