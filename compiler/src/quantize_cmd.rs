@@ -265,10 +265,12 @@ fn extra_option(item: &str, o: &mut Options) -> Result<(), UserError> {
                 "--extra-option {key} is not supported by onnxqc yet"
             )))
         }
-        _ => return Err(UserError::msg(format!(
+        _ => {
+            return Err(UserError::msg(format!(
             "--extra-option {key}: unknown option (expected one of ONNX Runtime's extra_options, \
                  e.g. ActivationSymmetric, WeightSymmetric, QuantizeBias, MinimumRealRange)"
-        ))),
+        )))
+        }
     }
     Ok(())
 }

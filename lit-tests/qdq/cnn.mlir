@@ -2,6 +2,7 @@
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{per-channel=true}' | FileCheck %s --check-prefix=PC
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{keep-removable-activations=true,quantize-bias=false}' | FileCheck %s --check-prefix=KEEP
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{activation-type=u8,weight-type=u8,add-qdq-pair-to-weight=true}' | FileCheck %s --check-prefix=U8
+// RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{power-of-two=true}' | FileCheck %s --check-prefix=P2
 
 // Conv (bias) → Relu → MaxPool → Reshape, S8S8 as ONNX Runtime's quantize_static:
 // - x: scale 2/255, zero point round(-128 + 1/(2/255)) = 0 (round half to even of -0.5).
@@ -45,6 +46,12 @@
 // With uint8 types: asymmetric uint8 weights, kept float behind a Q/DQ pair.
 // U8: %w_zero_point = "onnx.Constant"() {value = dense<128> : tensor<ui8>}
 // U8: %w_QuantizeLinear_Output = "onnx.QuantizeLinear"(%w, %w_scale, %w_zero_point)
+// Power-of-two scales (ESP-DL): each scale rounds up (2/255 = 0.00784 is just above 2^-7, so 2^-6;
+// 3/255 → 2^-6; 2/127 → 2^-5), and the bias scale is their product 2^-11.
+// P2: %x_scale = "onnx.Constant"() {value = dense<0.015625> : tensor<f32>}
+// P2: %w_scale = "onnx.Constant"() {value = dense<0.03125> : tensor<f32>}
+// P2: %r_scale = "onnx.Constant"() {value = dense<0.015625> : tensor<f32>}
+// P2: %b_quantized_scale = "onnx.Constant"() {value = dense<[0.00048828125]> : tensor<1xf32>}
 func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
   %w = "onnx.Constant"() {value = dense<[[[[2.0]], [[-1.0]]], [[[0.5]], [[-2.0]]]]> : tensor<2x2x1x1xf32>} : () -> tensor<2x2x1x1xf32>
   %b = "onnx.Constant"() {value = dense<[0.5, -0.25]> : tensor<2xf32>} : () -> tensor<2xf32>

@@ -126,3 +126,29 @@ def norm_pad_resize():
     for f in feeds:
         f["ids"] = rng.integers(0, 5, 2).astype(np.int64)
     return m, feeds
+
+
+@register
+def conv_large_bias():
+    """A Conv whose bias is far larger than s_in·s_w allows in int32 (tiny input range, tiny weights, large
+    bias): ONNX Runtime raises the weight's scale so that the bias fits (per tensor and per channel);
+    followed by a Gemm with beta 1 and a MatMul whose B is a constant read by two MatMuls."""
+    g = G("conv_large_bias")
+    w = (g.rng.standard_normal((4, 2, 3, 3)) * 1e-4).astype(np.float32)
+    c = g.op("Conv", ["x", g.const(w, "w"), g.const(np.array([100.0, -50.0, 3.0, 0.0], np.float32), "b")], pads=[1, 1, 1, 1])
+    f = g.op("Flatten", [c], axis=1)
+    gm = g.op("Gemm", [f, g.w(64, 5, scale=0.05), g.const(np.array([1e4, -2.0, 0.5, 0.0, 3.0], np.float32), "gb")])
+    shared = g.w(5, 5)
+    m1 = g.op("MatMul", [gm, shared])
+    m2 = g.op("MatMul", [m1, shared])
+    g.nodes[-1].output[0] = "y"
+    m = model(
+        g,
+        "conv_large_bias",
+        [helper.make_tensor_value_info("x", F, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info("y", F, [1, 5])],
+        13,
+    )
+    del m2
+    feeds = [{"x": (f["x"] * 1e-3).astype(np.float32)} for f in samples("conv_large_bias", {"x": [1, 2, 4, 4]})]
+    return m, feeds

@@ -39,6 +39,10 @@ SETTINGS = {
     "u8u8": ({}, "activation-type=u8,weight-type=u8", dict(activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8)),
     "u8s8-reduce-range": ({}, "activation-type=u8,reduce-range=true", dict(activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True)),
     "s8s8-symmetric": ({"ActivationSymmetric": True}, "activation-symmetric=true", dict(activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)),
+    "u16s8": ({}, "activation-type=u16", dict(activation_type=QuantType.QUInt16, weight_type=QuantType.QInt8)),
+    "s16s16-per-channel": ({}, "activation-type=s16,weight-type=s16,per-channel=true", dict(activation_type=QuantType.QInt16, weight_type=QuantType.QInt16, per_channel=True)),
+    "u8u8-no-bias-pair-weights": ({"QuantizeBias": False, "AddQDQPairToWeight": True, "DedicatedQDQPair": True}, "activation-type=u8,weight-type=u8,quantize-bias=false,add-qdq-pair-to-weight=true,dedicated-qdq-pair=true", dict(activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8)),
+    "s8s8-min-range-exclude": ({"MinimumRealRange": 0.01, "OpTypesToExcludeOutputQuantization": ["Conv", "MatMul"], "QDQKeepRemovableActivations": True}, "min-real-range=0.01,exclude-output-op-types=[Conv,MatMul],keep-removable-activations=true", dict(activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)),
 }
 
 

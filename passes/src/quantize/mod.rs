@@ -40,6 +40,8 @@ pub struct Settings {
     pub min_real_range: Option<f32>,
     /// Always the com.microsoft Q/DQ ops.
     pub contrib_ops: bool,
+    /// Scales rounded up to powers of two.
+    pub power_of_two: bool,
 }
 
 /// Storage type names accepted by the `*-type` options (ONNX Runtime's `QuantType` spelled short).
@@ -58,7 +60,7 @@ fn storage_of(name: &str) -> Option<ScalarType> {
 }
 
 /// The option specs every static lowering accepts.
-pub const OPTIONS: [OptionSpec; 19] = [
+pub const OPTIONS: [OptionSpec; 20] = [
     OptionSpec {
         name: "activation-type",
         kind: OptKind::Enum(&["u8", "s8", "u16", "s16"]),
@@ -162,6 +164,12 @@ pub const OPTIONS: [OptionSpec; 19] = [
         help: "least rmax-rmin of any range (MinimumRealRange); 0: none",
     },
     OptionSpec {
+        name: "power-of-two",
+        kind: OptKind::Bool,
+        default: "false",
+        help: "round every scale up to a power of two (scale = 2^e, as Espressif's ESP-DL stores them)",
+    },
+    OptionSpec {
         name: "contrib-ops",
         kind: OptKind::Bool,
         default: "false",
@@ -232,6 +240,7 @@ impl Settings {
             adjust_weight_for_bias: o.bool("adjust-weight-for-bias"),
             min_real_range: (min_real_range > 0.0).then_some(min_real_range as f32),
             contrib_ops: o.bool("contrib-ops"),
+            power_of_two: o.bool("power-of-two"),
         })
     }
 

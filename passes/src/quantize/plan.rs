@@ -24,8 +24,8 @@ use std::sync::Arc;
 use onnxqc_ir::graph::split_op_kind;
 use onnxqc_ir::{Attribute, Body, OpId, ScalarType, ValueId};
 use onnxqc_quant::params::{
-    compute_scale_zp, qmin_qmax, quantize_data, quantize_per_channel, DataOptions, QParams,
-    RangeOptions, ScaleType,
+    compute_scale_zp, power_of_two_scale, qmin_qmax, quantize_data, quantize_per_channel,
+    DataOptions, QParams, RangeOptions, ScaleType,
 };
 use onnxqc_quant::table::CalibrationTable;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -347,18 +347,18 @@ impl Planner<'_> {
                 .get(name.as_str())
                 .copied()
                 .unwrap_or(ScalarType::F32);
-            let p = compute_scale_zp(
-                lo,
-                hi,
-                qmin,
-                qmax,
-                RangeOptions {
-                    symmetric: self.s.activation_symmetric,
-                    min_real_range: self.s.min_real_range,
-                    scale_type: ScaleType::of(scale_elem),
-                },
-            )
-            .map_err(|e| format!("tensor '{name}': {e}"))?;
+            let options = RangeOptions {
+                symmetric: self.s.activation_symmetric,
+                min_real_range: self.s.min_real_range,
+                scale_type: ScaleType::of(scale_elem),
+            };
+            let mut p = compute_scale_zp(lo, hi, qmin, qmax, options)
+                .map_err(|e| format!("tensor '{name}': {e}"))?;
+            if self.s.power_of_two {
+                p = power_of_two_scale(p, lo, qmin, qmax, options)
+                    .map_err(|e| format!("tensor '{name}': {e}"))?
+                    .0;
+            }
             out.insert(
                 name.clone(),
                 TensorParams::per_tensor(self.s.activation_type, p, scale_elem),
@@ -826,12 +826,36 @@ impl Planner<'_> {
                 None => {
                     let q = quantize_data(&values, options)
                         .map_err(|e| format!("constant '{name}': {e}"))?;
-                    TensorParams::per_tensor(storage, q.params, t.elem)
+                    let mut p = q.params;
+                    if self.s.power_of_two {
+                        let (qmin, qmax) = qmin_qmax(storage, self.s.reduce_range, symmetric)?;
+                        let range = RangeOptions {
+                            symmetric,
+                            min_real_range: self.s.min_real_range,
+                            scale_type: ScaleType::of(t.elem),
+                        };
+                        p = power_of_two_scale(p, q.rmin, qmin, qmax, range)
+                            .map_err(|e| format!("constant '{name}': {e}"))?
+                            .0;
+                    }
+                    TensorParams::per_tensor(storage, p, t.elem)
                 }
                 Some(axis) => {
                     let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
                     let (ps, _) = quantize_per_channel(&values, &shape, axis, options)
                         .map_err(|e| format!("constant '{name}': {e}"))?;
+                    let ps = if self.s.power_of_two {
+                        // Per-channel weights are symmetric: the zero point stays, the scale rounds up.
+                        ps.into_iter()
+                            .map(|p| {
+                                round_up_to_power_of_two(p.scale, t.elem)
+                                    .map(|scale| QParams { scale, ..p })
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|e| format!("constant '{name}': {e}"))?
+                    } else {
+                        ps
+                    };
                     TensorParams {
                         storage,
                         scales: ps.iter().map(|p| p.scale).collect(),
@@ -875,11 +899,18 @@ impl Planner<'_> {
             let qrange = i32::MAX as f64 - (i32::MIN as f64 + 1.0);
             let eps = 1.0001;
             let f16_scale = w.scale_elem == ScalarType::F16;
+            let pow2 = self.s.power_of_two;
+            let elem = w.scale_elem;
             let raise = |scale: f32, smallest: f64| -> Option<f32> {
                 let candidate = input_scale * scale as f64;
                 if candidate < smallest && candidate > 0.0 {
-                    let new = scale as f64 * (smallest / candidate);
-                    Some(round_scale_up(new, f16_scale))
+                    let new = round_scale_up(scale as f64 * (smallest / candidate), f16_scale);
+                    // A raised power-of-two scale stays a power of two (rounded up, so the bias fits).
+                    Some(if pow2 {
+                        round_up_to_power_of_two(new, elem).unwrap_or(new)
+                    } else {
+                        new
+                    })
                 } else {
                     None
                 }
@@ -907,6 +938,20 @@ impl Planner<'_> {
             }
         }
     }
+}
+
+/// The least power of two at least `scale`, representable in the scale's float type.
+fn round_up_to_power_of_two(scale: f32, elem: ScalarType) -> Result<f32, String> {
+    let p = QParams {
+        scale,
+        zero_point: 0,
+    };
+    let options = RangeOptions {
+        symmetric: true,
+        min_real_range: None,
+        scale_type: ScaleType::of(elem),
+    };
+    power_of_two_scale(p, 0.0, 0, 0, options).map(|(p, _)| p.scale)
 }
 
 /// An f64 scale rounded to f32, or to f16 rounding up so that the bias still fits (ONNX Runtime's
