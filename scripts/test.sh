@@ -34,6 +34,10 @@ else
     export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 fi
 unset INSTA_FORCE_PASS
+# A clean CI build gains nothing from incremental state; it only costs disk.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
 
 LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/onnxqc-test.XXXXXX")"
 if [ "${KEEP_LOGS:-1}" = "0" ]; then

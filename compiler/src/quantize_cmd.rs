@@ -119,6 +119,11 @@ pub struct StaticArgs {
     #[arg(long)]
     pub reduce_range: bool,
 
+    /// Round every scale up to a power of two, for shift-only integer hardware (ESP-DL); not in ONNX
+    /// Runtime.
+    #[arg(long)]
+    pub power_of_two: bool,
+
     /// calibrate_method.
     #[arg(long, value_enum, default_value = "MinMax")]
     pub calibrate_method: MethodArg,
@@ -140,7 +145,8 @@ pub struct StaticArgs {
     #[arg(long = "extra-option", value_name = "KEY=VALUE")]
     pub extra_options: Vec<String>,
 
-    /// Skip the `preprocess` passes (shape inference, folding, fusion) before calibration.
+    /// Skip the `preprocess` passes (folding, fusion) before calibration; shape inference still runs,
+    /// as in ONNX Runtime's quantizer, since only tensors of known float type are quantized.
     #[arg(long)]
     pub no_preprocess: bool,
 
@@ -253,8 +259,21 @@ fn extra_option(item: &str, o: &mut Options) -> Result<(), UserError> {
                 "--extra-option {key} applies to the QOperator and dynamic formats, not to QDQ"
             )))
         }
-        "TensorQuantOverrides"
-        | "EnableSubgraph"
+        "TensorQuantOverrides" => {
+            if value.contains('"') {
+                return Err(UserError::msg(format!(
+                    "--extra-option {key}={value}: the file name cannot contain '\"'"
+                )));
+            }
+            if !std::path::Path::new(value).is_file() {
+                return Err(UserError::msg(format!(
+                    "--extra-option {key}={value}: no such file (give a JSON file of overrides; \
+                     ONNX Runtime's QuantType values are written as strings such as \"QUInt16\")"
+                )));
+            }
+            o.lower.push(format!("overrides=\"{value}\""));
+        }
+        "EnableSubgraph"
         | "SmoothQuant"
         | "SmoothQuantAlpha"
         | "SmoothQuantFolding"
@@ -318,6 +337,9 @@ fn static_pipeline(a: &StaticArgs) -> Result<String, UserError> {
     if a.reduce_range {
         o.lower.push("reduce-range=true".into());
     }
+    if a.power_of_two {
+        o.lower.push("power-of-two=true".into());
+    }
     let list = |v: &[String]| format!("[{}]", v.join(","));
     if !a.op_types_to_quantize.is_empty() {
         o.lower
@@ -337,9 +359,14 @@ fn static_pipeline(a: &StaticArgs) -> Result<String, UserError> {
         extra_option(item, &mut o)?;
     }
     let mut passes = vec![];
-    if !a.no_preprocess {
-        passes.push("preprocess".to_string());
-    }
+    passes.push(
+        if a.no_preprocess {
+            "shape-infer"
+        } else {
+            "preprocess"
+        }
+        .to_string(),
+    );
     passes.push(format!("calibrate{{{}}}", o.calibrate.join(",")));
     passes.push(format!("qdq{{{}}}", o.lower.join(",")));
     Ok(passes.join(","))

@@ -3,6 +3,7 @@
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{keep-removable-activations=true,quantize-bias=false}' | FileCheck %s --check-prefix=KEEP
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{activation-type=u8,weight-type=u8,add-qdq-pair-to-weight=true}' | FileCheck %s --check-prefix=U8
 // RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{power-of-two=true}' | FileCheck %s --check-prefix=P2
+// RUN: onnxqc %s -passes='calibrate{table=%S/Inputs/cnn.json},qdq{overrides=%S/Inputs/overrides.json}' | FileCheck %s --check-prefix=OV
 
 // Conv (bias) → Relu → MaxPool → Reshape, S8S8 as ONNX Runtime's quantize_static:
 // - x: scale 2/255, zero point round(-128 + 1/(2/255)) = 0 (round half to even of -0.5).
@@ -62,3 +63,16 @@ func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x8xf32> {
   %y = "onnx.Reshape"(%p, %s) : (tensor<1x2x2x2xf32>, tensor<2xi64>) -> tensor<1x8xf32> loc("reshape")
   func.return %y : tensor<1x8xf32>
 }
+
+// Tensor overrides (Inputs/overrides.json): x is uint16 over [-2, 2] (scale 4/65535, zero point
+// round(32767.5) = 32768); w is per channel although per-channel is off; the bias b has overrides, so
+// it is quantized as a weight (int8, symmetric: scale 0.5/127); r's scale and zero point are given.
+// OV: %x_scale = "onnx.Constant"() {value = dense<6.103609e-5> : tensor<f32>}
+// OV: %x_zero_point = "onnx.Constant"() {value = dense<32768> : tensor<ui16>}
+// OV: %w_scale = "onnx.Constant"() {value = dense<0.015748031> : tensor<2xf32>}
+// OV: %b_scale = "onnx.Constant"() {value = dense<0.003937008> : tensor<f32>}
+// OV: %r_scale = "onnx.Constant"() {value = dense<0.5> : tensor<f32>}
+// OV: %r_zero_point = "onnx.Constant"() {value = dense<-10> : tensor<i8>}
+// OV: "onnx.DequantizeLinear"(%w_quantized, %w_scale, %w_zero_point) {axis = 0}
+// OV: %b_quantized = "onnx.Constant"() {value = dense<[127, -64]> : tensor<2xi8>}
+// OV: %r = "onnx.Conv"(%x_DequantizeLinear_Output, %w_DequantizeLinear_Output, %b_DequantizeLinear_Output)

@@ -108,7 +108,7 @@ impl Pass for Qdq {
                  QuantizeLinear/DequantizeLinear are used (ONNX Runtime runs them at any opset)"
             ));
             true
-        } else if settings.per_channel && opset < 13 {
+        } else if (settings.per_channel || settings.overrides.has_axis()) && opset < 13 {
             notes.push(format!(
                 "per-channel DequantizeLinear needs opset 13; the model is at opset {opset}, so the \
                  com.microsoft QuantizeLinear/DequantizeLinear are used"

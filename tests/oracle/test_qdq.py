@@ -285,3 +285,81 @@ def test_quantize_static_errors(run_onnxqc, model_file, tmp_path):
         assert proc.returncode == 1, (args, proc.stderr)
         assert expected in proc.stderr, (args, proc.stderr)
         assert not out.exists()
+
+
+# Tensor overrides on cnn_residual, in ONNX Runtime's form (QuantType objects) and as onnxqc's JSON file
+# (type names as strings): a 16-bit input (so opset 21), per-channel overrides on a weight with per-channel
+# off, a bias quantized as a weight, given scale/zero point, a range, symmetric + reduce_range on a weight.
+OVERRIDES = {
+    "x": [{"quant_type": "QUInt16", "rmin": -3.0, "rmax": 3.0}],
+    "w1": [{"axis": 0, "symmetric": False, "rmin": -0.5}],
+    "b2": [{"quant_type": "QInt8"}],
+    "maxpool7": [{"scale": 0.05, "zero_point": -3}],
+    "add16": [{"rmin": -1.0, "rmax": 4.0, "symmetric": True}],
+    "w22": [{"symmetric": True, "reduce_range": True}],
+}
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_qdq_tensor_overrides(per_channel, onnxqc_ok, run_onnxqc, tmp_path):
+    import json
+
+    model, feeds = materialize("cnn_residual", qdq_models.QDQ_MODELS["cnn_residual"], tmp_path)
+    # ONNX Runtime wants numpy values for ranges and parameters (a Python float fails in `compute_scale_zp`).
+    def ort_value(k, v):
+        if k == "quant_type":
+            return QuantType.from_string(v)
+        if k in ("rmin", "rmax", "scale"):
+            return np.array(v, np.float32)
+        if k == "zero_point":
+            return np.array(v, np.int8)
+        return v
+
+    for_ort = {t: [{k: ort_value(k, v) for k, v in d.items()} for d in lst] for t, lst in OVERRIDES.items()}
+    cache, theirs, ours = tmp_path / "ranges.json", tmp_path / "ort.onnx", tmp_path / "onnxqc.onnx"
+    quantize_static(
+        str(model),
+        str(theirs),
+        Reader(feeds),
+        quant_format=QuantFormat.QDQ,
+        calibration_cache_path=str(cache),
+        per_channel=per_channel,
+        extra_options={"TensorQuantOverrides": for_ort},
+    )
+    file = tmp_path / "overrides.json"
+    file.write_text(json.dumps(OVERRIDES))
+    options = f'per-channel={str(per_channel).lower()},overrides="{file}"'
+    onnxqc_ok([str(model), f"-passes=shape-infer,calibrate,qdq{{{options}}}", "--calibration-table", str(cache), "-o", str(ours)])
+    # ONNX Runtime bumps the opset to 21 for the 16-bit input; onnxqc keeps opset 13 and uses the
+    # com.microsoft Q/DQ ops, which take 16-bit types at any opset.
+    assert any(n.domain == "com.microsoft" for n in onnx.load(str(ours)).graph.node if "Quantize" in n.op_type)
+    compare(theirs, ours, model, feeds)
+    # The preset takes the same file as ONNX Runtime's extra option.
+    preset = tmp_path / "preset.onnx"
+    flags = ["--per-channel"] if per_channel else []
+    onnxqc_ok(["quantize", "static", str(model), "-o", str(preset), "--calibration-table", str(cache),
+                "--no-preprocess", "--extra-option", f"TensorQuantOverrides={file}", *flags])
+    compare(theirs, preset, model, feeds)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"nope": [{"rmin": 0.0}]}, "tensor 'nope' is not in the model"),
+        ({"x": [{"scale": 0.1}]}, "both 'scale' and 'zero_point'"),
+        ({"x": [{"reduce_range": True}]}, "applies to constants"),
+        ({"w1": [{"axis": 0}, {"axis": 0}]}, "2 channel overrides for 8 channels"),
+        ({"w1": [{"axis": 4}]}, "axis 4 is out of range for rank 4"),
+        ({"x": [{"quant_type": "QInt3"}]}, "unknown quant_type 'QInt3'"),
+    ],
+)
+def test_qdq_tensor_override_errors(overrides, message, run_onnxqc, tmp_path):
+    import json
+
+    model, _ = materialize("cnn_residual", qdq_models.QDQ_MODELS["cnn_residual"], tmp_path)
+    file = tmp_path / "overrides.json"
+    file.write_text(json.dumps(overrides))
+    proc = run_onnxqc([str(model), f'-passes=shape-infer,calibrate{{all=true}},qdq{{overrides="{file}"}}', "--calib-data", "random", "-o", str(tmp_path / "out.onnx")])
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+    assert not (tmp_path / "out.onnx").exists()

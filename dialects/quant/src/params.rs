@@ -354,6 +354,16 @@ pub fn quantize_per_channel(
     axis: usize,
     options: DataOptions,
 ) -> Result<(Vec<QParams>, Vec<i64>), String> {
+    quantize_per_channel_with(data, shape, axis, |_| options)
+}
+
+/// [`quantize_per_channel`] with options chosen per channel (per-channel `rmin`/`rmax` overrides).
+pub fn quantize_per_channel_with(
+    data: &[f32],
+    shape: &[usize],
+    axis: usize,
+    options_of: impl Fn(usize) -> DataOptions,
+) -> Result<(Vec<QParams>, Vec<i64>), String> {
     if axis >= shape.len() {
         return Err(format!(
             "channel axis {axis} is out of range for a rank-{} tensor",
@@ -378,7 +388,7 @@ pub fn quantize_per_channel(
             let start = (o * channels + c) * inner;
             slice.extend_from_slice(&data[start..start + inner]);
         }
-        let q = quantize_data(&slice, options)
+        let q = quantize_data(&slice, options_of(c))
             .map_err(|e| format!("channel {c} along axis {axis}: {e}"))?;
         for o in 0..outer {
             let start = (o * channels + c) * inner;

@@ -6,6 +6,7 @@
 //! Emission (Q/DQ pairs, QLinear ops) is the passes' business.
 
 pub mod consts;
+pub mod overrides;
 pub mod plan;
 
 use onnxqc_ir::ScalarType;
@@ -42,6 +43,7 @@ pub struct Settings {
     pub contrib_ops: bool,
     /// Scales rounded up to powers of two.
     pub power_of_two: bool,
+    pub overrides: overrides::Overrides,
 }
 
 /// Storage type names accepted by the `*-type` options (ONNX Runtime's `QuantType` spelled short).
@@ -60,7 +62,7 @@ fn storage_of(name: &str) -> Option<ScalarType> {
 }
 
 /// The option specs every static lowering accepts.
-pub const OPTIONS: [OptionSpec; 20] = [
+pub const OPTIONS: [OptionSpec; 21] = [
     OptionSpec {
         name: "activation-type",
         kind: OptKind::Enum(&["u8", "s8", "u16", "s16"]),
@@ -164,6 +166,13 @@ pub const OPTIONS: [OptionSpec; 20] = [
         help: "least rmax-rmin of any range (MinimumRealRange); 0: none",
     },
     OptionSpec {
+        name: "overrides",
+        kind: OptKind::String,
+        default: "",
+        help: "JSON file of per-tensor overrides (ONNX Runtime's TensorQuantOverrides: quant_type, \
+               scale/zero_point, symmetric, reduce_range, rmin/rmax, axis)",
+    },
+    OptionSpec {
         name: "power-of-two",
         kind: OptKind::Bool,
         default: "false",
@@ -241,6 +250,11 @@ impl Settings {
             min_real_range: (min_real_range > 0.0).then_some(min_real_range as f32),
             contrib_ops: o.bool("contrib-ops"),
             power_of_two: o.bool("power-of-two"),
+            overrides: match o.str("overrides") {
+                "" => overrides::Overrides::default(),
+                path => overrides::Overrides::read(std::path::Path::new(path))
+                    .map_err(|e| format!("overrides: {e}"))?,
+            },
         })
     }
 
@@ -254,7 +268,9 @@ impl Settings {
 
     /// Whether a type needs opset 21 for the standard Q/DQ ops.
     pub fn needs_opset21(&self) -> bool {
-        [self.activation_type, self.weight_type].iter().any(|t| {
+        let mut types = vec![self.activation_type, self.weight_type];
+        types.extend(self.overrides.types());
+        types.iter().any(|t| {
             matches!(
                 t,
                 ScalarType::U16 | ScalarType::I16 | ScalarType::U4 | ScalarType::I4

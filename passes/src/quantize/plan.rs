@@ -24,13 +24,14 @@ use std::sync::Arc;
 use onnxqc_ir::graph::split_op_kind;
 use onnxqc_ir::{Attribute, Body, OpId, ScalarType, ValueId};
 use onnxqc_quant::params::{
-    compute_scale_zp, power_of_two_scale, qmin_qmax, quantize_data, quantize_per_channel,
+    compute_scale_zp, power_of_two_scale, qmin_qmax, quantize_data, quantize_per_channel_with,
     DataOptions, QParams, RangeOptions, ScaleType,
 };
 use onnxqc_quant::table::CalibrationTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::consts::{const_data, float_elem, float_values, insert_const};
+use super::overrides::Override;
 use super::Settings;
 
 /// ONNX Runtime's default `op_types_to_quantize` for `quantize_static`.
@@ -172,6 +173,9 @@ pub fn plan(
         op_types,
         plan: Plan::default(),
     };
+    if !settings.overrides.is_empty() {
+        p.check_overrides()?;
+    }
     p.adjust_ranges();
     p.activation_params()?;
     let block = p.body.entry_block();
@@ -286,6 +290,30 @@ impl Planner<'_> {
         const_data(self.body, v).is_some()
     }
 
+    /// The overrides name tensors of this model, with shapes that fit.
+    fn check_overrides(&self) -> Result<(), String> {
+        let mut by_name: FxHashMap<&str, ValueId> = FxHashMap::default();
+        let ops = self.body.all_ops();
+        let values = self.body.inputs().iter().copied().chain(
+            ops.iter()
+                .flat_map(|&op| self.body.op(op).results().to_vec()),
+        );
+        for v in values {
+            if let Some(n) = self.name_of(v) {
+                by_name.insert(n, v);
+            }
+        }
+        let exists = |n: &str| by_name.contains_key(n);
+        let shape = |n: &str| {
+            let v = *by_name.get(n)?;
+            const_data(self.body, v).map(|t| t.shape.clone())
+        };
+        self.s
+            .overrides
+            .check(&exists, &shape)
+            .map_err(|e| format!("overrides: {e}"))
+    }
+
     /// ONNX Runtime's `adjust_tensor_ranges`.
     fn adjust_ranges(&mut self) {
         let block = self.body.entry_block();
@@ -342,26 +370,44 @@ impl Planner<'_> {
             }
         }
         let mut out = FxHashMap::default();
+        let no_override = Override::default();
         for (name, &(lo, hi)) in &self.ranges {
             let scale_elem = elem_by_name
                 .get(name.as_str())
                 .copied()
                 .unwrap_or(ScalarType::F32);
-            let options = RangeOptions {
-                symmetric: self.s.activation_symmetric,
-                min_real_range: self.s.min_real_range,
-                scale_type: ScaleType::of(scale_elem),
+            // ONNX Runtime's `calc_quant_params`: a tensor override replaces the type, the range,
+            // symmetry, reduce-range or the parameters themselves.
+            let o = self.s.overrides.per_tensor(name).unwrap_or(&no_override);
+            let storage = o.quant_type.unwrap_or(self.s.activation_type);
+            let p = if let Some((scale, zero_point)) = o.scale_zp() {
+                check_zero_point(name, zero_point, storage)?;
+                QParams { scale, zero_point }
+            } else {
+                let symmetric = o.symmetric.unwrap_or(self.s.activation_symmetric);
+                let (lo, hi) = (o.rmin.unwrap_or(lo), o.rmax.unwrap_or(hi));
+                let (qmin, qmax) = if o.quant_type.is_some() || o.symmetric.is_some() {
+                    qmin_qmax(storage, false, symmetric)?
+                } else {
+                    (qmin, qmax)
+                };
+                let options = RangeOptions {
+                    symmetric,
+                    min_real_range: self.s.min_real_range,
+                    scale_type: ScaleType::of(scale_elem),
+                };
+                let mut p = compute_scale_zp(lo, hi, qmin, qmax, options)
+                    .map_err(|e| format!("tensor '{name}': {e}"))?;
+                if self.s.power_of_two {
+                    p = power_of_two_scale(p, lo, qmin, qmax, options)
+                        .map_err(|e| format!("tensor '{name}': {e}"))?
+                        .0;
+                }
+                p
             };
-            let mut p = compute_scale_zp(lo, hi, qmin, qmax, options)
-                .map_err(|e| format!("tensor '{name}': {e}"))?;
-            if self.s.power_of_two {
-                p = power_of_two_scale(p, lo, qmin, qmax, options)
-                    .map_err(|e| format!("tensor '{name}': {e}"))?
-                    .0;
-            }
             out.insert(
                 name.clone(),
-                TensorParams::per_tensor(self.s.activation_type, p, scale_elem),
+                TensorParams::per_tensor(storage, p, scale_elem),
             );
         }
         self.plan.activation = out;
@@ -442,16 +488,22 @@ impl Planner<'_> {
     /// ONNX Runtime's `is_tensor_per_channel`: the channel axis when `v` is a constant quantized per
     /// channel.
     fn per_channel_axis(&self, v: ValueId, default_axis: i64, op_type: &str) -> Option<usize> {
-        if !self.s.per_channel {
+        let name = self.name_of(v).unwrap_or("");
+        if self.s.overrides.per_tensor(name).is_some() {
+            return None;
+        }
+        let overridden = self.s.overrides.per_channel(name).and_then(|l| l[0].axis);
+        if !self.s.per_channel && overridden.is_none() {
             return None;
         }
         let t = const_data(self.body, v)?;
-        let axis = self
-            .s
-            .per_channel_axis
-            .iter()
-            .find(|(o, _)| o == op_type)
-            .map_or(default_axis, |(_, a)| *a);
+        let axis = overridden.unwrap_or_else(|| {
+            self.s
+                .per_channel_axis
+                .iter()
+                .find(|(o, _)| o == op_type)
+                .map_or(default_axis, |(_, a)| *a)
+        });
         let rank = t.shape.len() as i64;
         let axis = if axis < 0 { axis + rank } else { axis };
         (0..rank).contains(&axis).then_some(axis as usize)
@@ -461,6 +513,17 @@ impl Planner<'_> {
         let Some(&b) = self.body.op(op).operands().get(index) else {
             return;
         };
+        if self
+            .name_of(b)
+            .is_some_and(|n| self.s.overrides.get(n).is_some())
+        {
+            // ONNX Runtime: a bias with overrides is quantized as a regular weight.
+            match self.per_channel_axis(b, 0, "") {
+                Some(axis) => self.weight_per_channel(b, axis),
+                None => self.weight(b),
+            }
+            return;
+        }
         let Some(t) = const_data(self.body, b) else {
             return;
         };
@@ -801,34 +864,76 @@ impl Planner<'_> {
                 continue;
             };
             let is_weight = m.role == Role::Weight;
-            let storage = if is_weight {
+            let name = self.name_of(v).unwrap_or("?").to_string();
+            let no_override = [Override::default()];
+            let overrides = self.s.overrides.get(&name).unwrap_or(&no_override);
+            let o = &overrides[0];
+            let default_storage = if is_weight {
                 self.s.weight_type
             } else {
                 self.s.activation_type
             };
-            let symmetric = m.axis.is_some()
-                || if is_weight {
-                    self.s.weight_symmetric_for(storage)
-                } else {
-                    self.s.activation_symmetric
-                };
+            let storage = o.quant_type.unwrap_or(default_storage);
+            let rank = t.shape.len() as i64;
+            let axis = match o.axis {
+                Some(a) => Some((if a < 0 { a + rank } else { a }) as usize),
+                None => m.axis,
+            };
+            if o.scale_zp().is_some() {
+                // The user's parameters as given (ONNX Runtime's `overrides_scale_zp`).
+                let channels = axis.map_or(1, |a| t.shape[a] as usize);
+                if overrides.len() != channels {
+                    return Err(format!(
+                        "constant '{name}': the overrides give {} scale/zero point(s) for {channels} channel(s)",
+                        overrides.len()
+                    ));
+                }
+                let pairs: Vec<(f32, i64)> =
+                    overrides.iter().filter_map(Override::scale_zp).collect();
+                if pairs.len() != channels {
+                    return Err(format!(
+                        "constant '{name}': every channel override needs 'scale' and 'zero_point'"
+                    ));
+                }
+                for &(_, zp) in &pairs {
+                    check_zero_point(&name, zp, storage)?;
+                }
+                out.insert(
+                    v,
+                    TensorParams {
+                        storage,
+                        scales: pairs.iter().map(|p| p.0).collect(),
+                        zero_points: pairs.iter().map(|p| p.1).collect(),
+                        axis,
+                        scale_elem: t.elem,
+                    },
+                );
+                continue;
+            }
+            let symmetric = o.symmetric.unwrap_or(
+                axis.is_some()
+                    || if is_weight {
+                        self.s.weight_symmetric_for(storage)
+                    } else {
+                        self.s.activation_symmetric
+                    },
+            );
             let options = DataOptions {
                 storage,
                 symmetric,
-                reduce_range: self.s.reduce_range,
+                reduce_range: o.reduce_range.unwrap_or(self.s.reduce_range),
                 min_real_range: self.s.min_real_range,
                 scale_type: ScaleType::of(t.elem),
-                rmin_override: None,
-                rmax_override: None,
+                rmin_override: o.rmin,
+                rmax_override: o.rmax,
             };
-            let name = self.name_of(v).unwrap_or("?").to_string();
-            let params = match m.axis {
+            let params = match axis {
                 None => {
                     let q = quantize_data(&values, options)
                         .map_err(|e| format!("constant '{name}': {e}"))?;
                     let mut p = q.params;
                     if self.s.power_of_two {
-                        let (qmin, qmax) = qmin_qmax(storage, self.s.reduce_range, symmetric)?;
+                        let (qmin, qmax) = qmin_qmax(storage, options.reduce_range, symmetric)?;
                         let range = RangeOptions {
                             symmetric,
                             min_real_range: self.s.min_real_range,
@@ -842,8 +947,16 @@ impl Planner<'_> {
                 }
                 Some(axis) => {
                     let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
-                    let (ps, _) = quantize_per_channel(&values, &shape, axis, options)
-                        .map_err(|e| format!("constant '{name}': {e}"))?;
+                    // Channel i takes rmin/rmax from the i-th dictionary, as ONNX Runtime.
+                    let (ps, _) = quantize_per_channel_with(&values, &shape, axis, |c| {
+                        let co = overrides.get(c);
+                        DataOptions {
+                            rmin_override: co.and_then(|o| o.rmin),
+                            rmax_override: co.and_then(|o| o.rmax),
+                            ..options
+                        }
+                    })
+                    .map_err(|e| format!("constant '{name}': {e}"))?;
                     let ps = if self.s.power_of_two {
                         // Per-channel weights are symmetric: the zero point stays, the scale rounds up.
                         ps.into_iter()
@@ -937,6 +1050,19 @@ impl Planner<'_> {
                 }
             }
         }
+    }
+}
+
+/// A zero point given by the overrides fits the storage type.
+fn check_zero_point(name: &str, zero_point: i64, storage: ScalarType) -> Result<(), String> {
+    let (lo, hi) = qmin_qmax(storage, false, false)?;
+    if (lo..=hi).contains(&zero_point) {
+        Ok(())
+    } else {
+        Err(format!(
+            "overrides: tensor '{name}': zero point {zero_point} is out of range for {}",
+            storage.mlir_name()
+        ))
     }
 }
 
