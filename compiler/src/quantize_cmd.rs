@@ -457,7 +457,7 @@ mod tests {
         let p = static_pipeline(&a).unwrap_or_else(|e| panic!("{}", e.diagnostics[0]));
         assert_eq!(
             p,
-            "calibrate{method=percentile,percentile=99.9},qdq{activation-type=u8,weight-type=s8,\
+            "shape-infer,calibrate{method=percentile,percentile=99.9},qdq{activation-type=u8,weight-type=s8,\
              per-channel=true,exclude-nodes=[a,b],activation-symmetric=true,\
              exclude-output-op-types=[Conv,MatMul],adjust-weight-for-bias=false}"
         );
