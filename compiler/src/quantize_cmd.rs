@@ -1,4 +1,5 @@
-//! `onnxqc quantize static MODEL ...`: a preset for people used to ONNX Runtime's `quantize_static`. Its
+//! `onnxqc quantize static|dynamic MODEL ...`: presets for people used to ONNX Runtime's
+//! `quantize_static` and `quantize_dynamic`. Its
 //! flags carry ONNX Runtime's parameter names (`--activation-type QInt8`, `--per-channel`,
 //! `--calibrate-method Entropy`, `--extra-option ActivationSymmetric=True`, ...); it translates them
 //! into an ordinary pipeline (`preprocess,calibrate{...},qdq{...}` by default) and runs it through the
@@ -29,6 +30,57 @@ pub struct QuantizeCli {
 pub enum Mode {
     /// Static quantization (ONNX Runtime's quantize_static): calibrate, then lower to QDQ.
     Static(StaticArgs),
+    /// Dynamic quantization (ONNX Runtime's quantize_dynamic): int8 weights, uint8 activations
+    /// quantized at run time (MatMulInteger, ConvInteger).
+    Dynamic(DynamicArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DynamicArgs {
+    /// The float model (.onnx).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+
+    /// The quantized model to write (.onnx).
+    #[arg(short = 'o', value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// weight_type: QInt8 (default) or QUInt8; activations are always QUInt8.
+    #[arg(long, value_enum, default_value = "QInt8")]
+    pub weight_type: QuantTypeArg,
+
+    /// per_channel: one scale per column of MatMul weights.
+    #[arg(long)]
+    pub per_channel: bool,
+
+    /// reduce_range: 7-bit weights (for CPUs without VNNI).
+    #[arg(long)]
+    pub reduce_range: bool,
+
+    /// op_types_to_quantize (comma-separated), e.g. MatMul,Gather.
+    #[arg(long, value_delimiter = ',')]
+    pub op_types_to_quantize: Vec<String>,
+
+    /// nodes_to_quantize (comma-separated node names).
+    #[arg(long, value_delimiter = ',')]
+    pub nodes_to_quantize: Vec<String>,
+
+    /// nodes_to_exclude (comma-separated node names).
+    #[arg(long, value_delimiter = ',')]
+    pub nodes_to_exclude: Vec<String>,
+
+    /// One of ONNX Runtime's extra_options as KEY=VALUE (repeatable): MatMulConstBOnly,
+    /// WeightSymmetric, ActivationSymmetric.
+    #[arg(long = "extra-option", value_name = "KEY=VALUE")]
+    pub extra_options: Vec<String>,
+
+    /// Skip the `preprocess` passes (folding, fusion); shape inference still runs.
+    #[arg(long)]
+    pub no_preprocess: bool,
+
+    /// Print the pipeline this preset runs and stop.
+    #[arg(long)]
+    pub print_pipeline: bool,
 }
 
 /// ONNX Runtime's `QuantType`, by its Python name.
@@ -177,7 +229,103 @@ pub fn main_with_args(args: Vec<OsString>) -> std::process::ExitCode {
 fn run(cli: &QuantizeCli) -> Result<(), UserError> {
     match &cli.mode {
         Mode::Static(a) => run_static(a),
+        Mode::Dynamic(a) => run_dynamic(a),
     }
+}
+
+/// The pipeline `quantize dynamic` runs for these flags.
+fn dynamic_pipeline(a: &DynamicArgs) -> Result<String, UserError> {
+    let mut o = vec![match a.weight_type {
+        QuantTypeArg::QInt8 => "weight-type=s8".to_string(),
+        QuantTypeArg::QUInt8 => "weight-type=u8".to_string(),
+        other => {
+            return Err(UserError::msg(format!(
+                "--weight-type {}: dynamic quantization takes QInt8 or QUInt8 weights \
+                 (MatMulInteger and ConvInteger are 8-bit); for 4-bit weights see the nbits lowering",
+                other.to_possible_value().map_or("?".into(), |v| v.get_name().to_string())
+            )))
+        }
+    }];
+    if a.per_channel {
+        o.push("per-channel=true".into());
+    }
+    if a.reduce_range {
+        o.push("reduce-range=true".into());
+    }
+    let list = |v: &[String]| format!("[{}]", v.join(","));
+    if !a.op_types_to_quantize.is_empty() {
+        o.push(format!("op-types={}", list(&a.op_types_to_quantize)));
+    }
+    if !a.nodes_to_quantize.is_empty() {
+        o.push(format!("nodes={}", list(&a.nodes_to_quantize)));
+    }
+    if !a.nodes_to_exclude.is_empty() {
+        o.push(format!("exclude-nodes={}", list(&a.nodes_to_exclude)));
+    }
+    for item in &a.extra_options {
+        let (key, value) = item.split_once('=').ok_or_else(|| {
+            UserError::msg(format!(
+                "--extra-option '{item}': expected KEY=VALUE (ONNX Runtime's extra_options)"
+            ))
+        })?;
+        let (key, value) = (key.trim(), value.trim());
+        match key {
+            "MatMulConstBOnly" => {
+                o.push(format!("matmul-const-b-only={}", bool_value(key, value)?))
+            }
+            "WeightSymmetric" => o.push(format!("weight-symmetric={}", bool_value(key, value)?)),
+            "ActivationSymmetric" => {
+                o.push(format!("activation-symmetric={}", bool_value(key, value)?))
+            }
+            "EnableSubgraph" | "TensorQuantOverrides" | "ForceQuantizeNoInputCheck" => {
+                return Err(UserError::msg(format!(
+                    "--extra-option {key} is not supported by onnxqc's dynamic quantization yet"
+                )))
+            }
+            _ => return Err(UserError::msg(format!(
+                "--extra-option {key}: unknown option (quantize dynamic takes MatMulConstBOnly, \
+                     WeightSymmetric, ActivationSymmetric)"
+            ))),
+        }
+    }
+    let first = if a.no_preprocess {
+        "shape-infer"
+    } else {
+        "preprocess"
+    };
+    Ok(format!("{first},dynamic{{{}}}", o.join(",")))
+}
+
+fn run_dynamic(a: &DynamicArgs) -> Result<(), UserError> {
+    let pipeline = dynamic_pipeline(a)?;
+    if a.print_pipeline {
+        println!("{pipeline}");
+        return Ok(());
+    }
+    eprintln!("onnxqc: note: quantize dynamic runs -passes='{pipeline}'");
+    let cli = Cli {
+        input: Some(a.model.clone()),
+        passes: pipeline,
+        output: Some(a.output.clone()),
+        emit: Some(Emit::Onnx),
+        split_input_file: false,
+        list_passes: false,
+        print_ir_after: vec![],
+        print_ir_after_all: false,
+        time_passes: false,
+        no_verify_each: false,
+        elide_resources: false,
+        weights: None,
+        external_data: None,
+        external_data_threshold: None,
+        external_data_file: None,
+        calib: CalibDataArgs::default(),
+        calibration_table: None,
+        write_calibration_table: None,
+        calibration_table_format: None,
+        no_progress: true,
+    };
+    driver::run(&cli)
 }
 
 /// Option lists of the calibrate and qdq passes, built from the flags.
@@ -419,6 +567,7 @@ mod tests {
         argv.extend_from_slice(args);
         match QuantizeCli::try_parse_from(argv).unwrap().mode {
             Mode::Static(a) => a,
+            Mode::Dynamic(_) => unreachable!("parsed as static"),
         }
     }
 

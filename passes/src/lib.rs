@@ -9,6 +9,7 @@
 pub mod calibrate;
 pub mod cse;
 pub mod dce;
+pub mod dynamic;
 pub mod fold;
 pub mod fuse;
 pub mod manager;

@@ -59,6 +59,7 @@ impl PassRegistry {
         r.register(crate::fuse::info());
         r.register(crate::calibrate::info());
         r.register(crate::qdq::info());
+        r.register(crate::dynamic::info());
         r.register_preset(Preset {
             name: "preprocess",
             summary: "Clean the graph for quantization: shapes, folding, fusion, CSE, DCE",

@@ -90,3 +90,43 @@ fn preprocess_conv_bn() {
 fn preprocess_attention() {
     insta::assert_snapshot!(run("preprocess_attention.mlir", "preprocess"));
 }
+
+/// The calibrate-from-table + `qdq` pipeline on `quant_block.mlir` (ranges in `quant_block.json`).
+fn qdq_pipeline(qdq_options: &str) -> String {
+    let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/quant_block.json");
+    format!(
+        "calibrate{{table=\"{}\"}},qdq{{{qdq_options}}}",
+        table.display()
+    )
+}
+
+/// `qdq` S8S8 (ONNX Runtime's defaults): Relu folded into the Conv, MaxPool/Reshape sharing its
+/// parameters, int8 weights, int32 biases, the Gather's output sharing the table's parameters.
+#[test]
+fn qdq_quant_block() {
+    insta::assert_snapshot!(run("quant_block.mlir", &qdq_pipeline("")));
+}
+
+/// `qdq` U8U8 with per-channel weights.
+#[test]
+fn qdq_per_channel_u8_quant_block() {
+    insta::assert_snapshot!(run(
+        "quant_block.mlir",
+        &qdq_pipeline("per-channel=true,activation-type=u8,weight-type=u8")
+    ));
+}
+
+/// `dynamic`: ConvInteger (bias added in float), MatMulInteger, the uint8 Gather table.
+#[test]
+fn dynamic_quant_block() {
+    insta::assert_snapshot!(run("quant_block.mlir", "dynamic"));
+}
+
+/// `dynamic` with per-channel (per-column) uint8 MatMul weights.
+#[test]
+fn dynamic_per_channel_u8_quant_block() {
+    insta::assert_snapshot!(run(
+        "quant_block.mlir",
+        "dynamic{per-channel=true,weight-type=u8}"
+    ));
+}
