@@ -282,10 +282,12 @@ fn dynamic_pipeline(a: &DynamicArgs) -> Result<String, UserError> {
                     "--extra-option {key} is not supported by onnxqc's dynamic quantization yet"
                 )))
             }
-            _ => return Err(UserError::msg(format!(
+            _ => {
+                return Err(UserError::msg(format!(
                 "--extra-option {key}: unknown option (quantize dynamic takes MatMulConstBOnly, \
                      WeightSymmetric, ActivationSymmetric)"
-            ))),
+            )))
+            }
         }
     }
     let first = if a.no_preprocess {
@@ -303,10 +305,15 @@ fn run_dynamic(a: &DynamicArgs) -> Result<(), UserError> {
         return Ok(());
     }
     eprintln!("onnxqc: note: quantize dynamic runs -passes='{pipeline}'");
-    let cli = Cli {
-        input: Some(a.model.clone()),
+    driver::run(&preset_cli(&a.model, &a.output, pipeline))
+}
+
+/// The driver's command line for a preset: read `model`, run `pipeline`, write ONNX to `output`.
+fn preset_cli(model: &std::path::Path, output: &std::path::Path, pipeline: String) -> Cli {
+    Cli {
+        input: Some(model.to_path_buf()),
         passes: pipeline,
-        output: Some(a.output.clone()),
+        output: Some(output.to_path_buf()),
         emit: Some(Emit::Onnx),
         split_input_file: false,
         list_passes: false,
@@ -324,8 +331,7 @@ fn run_dynamic(a: &DynamicArgs) -> Result<(), UserError> {
         write_calibration_table: None,
         calibration_table_format: None,
         no_progress: true,
-    };
-    driver::run(&cli)
+    }
 }
 
 /// Option lists of the calibrate and qdq passes, built from the flags.
@@ -534,26 +540,11 @@ fn run_static(a: &StaticArgs) -> Result<(), UserError> {
     }
     eprintln!("onnxqc: note: quantize static runs -passes='{pipeline}'");
     let cli = Cli {
-        input: Some(a.model.clone()),
-        passes: pipeline,
-        output: Some(a.output.clone()),
-        emit: Some(Emit::Onnx),
-        split_input_file: false,
-        list_passes: false,
-        print_ir_after: vec![],
-        print_ir_after_all: false,
-        time_passes: false,
-        no_verify_each: false,
-        elide_resources: false,
-        weights: None,
-        external_data: None,
-        external_data_threshold: None,
-        external_data_file: None,
         calib: a.calib.clone(),
         calibration_table: a.calibration_table.clone(),
         write_calibration_table: a.write_calibration_table.clone(),
-        calibration_table_format: None,
         no_progress: a.no_progress,
+        ..preset_cli(&a.model, &a.output, pipeline)
     };
     driver::run(&cli)
 }

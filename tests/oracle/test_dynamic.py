@@ -24,7 +24,15 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from conftest import check_model, ort_run
-from test_qdq import constants_to_initializers, cosine, materialize, ocr_samples, quant_session, self_made
+from test_qdq import (
+    assert_same_params,
+    constants_to_initializers,
+    cosine,
+    materialize,
+    ocr_samples,
+    quant_session,
+    self_made,
+)
 
 SETTINGS = {
     "s8": ({}, "", dict(weight_type=QuantType.QInt8)),
@@ -97,22 +105,7 @@ def quantize_both(onnxqc_ok, model, tmp, setting, preset=False):
 
 def compare(theirs, ours, model, feeds):
     check_model(ours)
-    ti = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(theirs)).graph.initializer}
-    oi = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(ours)).graph.initializer}
-    params = [n for n in ti if n.endswith(("_scale", "_zero_point", "_quantized"))]
-    missing = [n for n in params if n not in oi]
-    assert not missing, f"onnxqc lacks ONNX Runtime's weight parameters {missing[:10]}"
-    bad = []
-    for n in params:
-        a, b = ti[n], oi[n]
-        if a.shape != b.shape or a.dtype != b.dtype:
-            bad.append(f"{n}: {a.dtype}{list(a.shape)} vs ours {b.dtype}{list(b.shape)}")
-        elif n.endswith("_scale"):
-            if not np.allclose(b, a, rtol=1e-6, atol=0):
-                bad.append(f"{n}: {a.ravel()[:4]} vs ours {b.ravel()[:4]}")
-        elif not np.array_equal(a, b):
-            bad.append(f"{n}: {int(np.count_nonzero(a != b))} of {a.size} values differ")
-    assert not bad, "weight parameters differ from ONNX Runtime's:\n" + "\n".join(bad[:20])
+    params = assert_same_params(theirs, ours)
     assert ops(ours) == ops(theirs), f"ops: ours {ops(ours)} vs ONNX Runtime {ops(theirs)}"
     so, st = quant_session(ours), quant_session(theirs)
     cos_o, cos_t = [], []

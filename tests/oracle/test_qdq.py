@@ -99,8 +99,9 @@ def cosine(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
 
 
-def compare(theirs: pathlib.Path, ours: pathlib.Path, model: pathlib.Path, samples) -> dict:
-    check_model(ours)
+def assert_same_params(theirs: pathlib.Path, ours: pathlib.Path) -> list[str]:
+    """Every `_scale` / `_zero_point` / `_quantized` initializer of ONNX Runtime's output exists in ours
+    with the same type and shape, scales within 1e-6 relative, integers exactly. Returns the names."""
     ti, oi = initializers(theirs), initializers(ours)
     params = [n for n in ti if n.endswith(("_scale", "_zero_point", "_quantized"))]
     missing = [n for n in params if n not in oi]
@@ -117,6 +118,12 @@ def compare(theirs: pathlib.Path, ours: pathlib.Path, model: pathlib.Path, sampl
             diff = int(np.count_nonzero(a != b))
             bad.append(f"{n}: {diff} of {a.size} values differ")
     assert not bad, "quantization initializers differ from ONNX Runtime's:\n" + "\n".join(bad[:20])
+    return params
+
+
+def compare(theirs: pathlib.Path, ours: pathlib.Path, model: pathlib.Path, samples) -> dict:
+    check_model(ours)
+    params = assert_same_params(theirs, ours)
     assert q_ops(ours) == q_ops(theirs), f"Q/DQ ops: ours {q_ops(ours)} vs ONNX Runtime {q_ops(theirs)}"
     # Below opset 13, ONNX Runtime writes per-channel DequantizeLinear ops with an `axis` attribute that
     # the standard op only has from opset 13, and cannot load its own output; onnxqc uses the
