@@ -21,6 +21,7 @@ use onnxqc_quant::params::{quantize_data, quantize_per_channel, DataOptions, Sca
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::options::{OptKind, OptionSpec};
+use crate::quantize;
 use crate::quantize::consts::{
     const_data, float_elem, float_tensor, float_values, insert_const, insert_op, int_tensor,
     with_elem, CONSTANT,
@@ -53,12 +54,7 @@ pub const OPTIONS: [OptionSpec; 9] = [
         default: "false",
         help: "one scale per column of MatMul weights (Conv weights stay per tensor, as in ONNX Runtime)",
     },
-    OptionSpec {
-        name: "reduce-range",
-        kind: OptKind::Bool,
-        default: "false",
-        help: "quantize weights with one bit less (7-bit), for CPUs without VNNI",
-    },
+    quantize::REDUCE_RANGE,
     OptionSpec {
         name: "weight-symmetric",
         kind: OptKind::Enum(&["auto", "true", "false"]),
@@ -77,18 +73,8 @@ pub const OPTIONS: [OptionSpec; 9] = [
         default: "",
         help: "op types to quantize (default: ONNX Runtime's quantize_dynamic set)",
     },
-    OptionSpec {
-        name: "nodes",
-        kind: OptKind::List,
-        default: "",
-        help: "quantize only these nodes (by node name)",
-    },
-    OptionSpec {
-        name: "exclude-nodes",
-        kind: OptKind::List,
-        default: "",
-        help: "never quantize these nodes (by node name)",
-    },
+    quantize::NODES,
+    quantize::EXCLUDE_NODES,
     OptionSpec {
         name: "matmul-const-b-only",
         kind: OptKind::Bool,
@@ -284,6 +270,13 @@ impl Pass for Dynamic {
     }
 }
 
+/// `{node}{suffix}` for a named node; empty (an unnamed op) otherwise, as ONNX Runtime names derived ops.
+fn derived(node: &Option<String>, suffix: &str) -> String {
+    node.as_ref()
+        .map(|n| format!("{n}{suffix}"))
+        .unwrap_or_default()
+}
+
 impl Rewriter<'_> {
     /// ONNX Runtime's `replace_gemm_with_matmul`: a Gemm with alpha = beta = 1 and no transA becomes
     /// `MatMul` (+ `Add` of C); a transposed constant B is stored transposed as `{B}_Transposed`, another
@@ -380,12 +373,9 @@ impl Rewriter<'_> {
                         &[b],
                         ty,
                         vec![],
-                        "",
+                        &derived(&node, "_Transpose"),
                         &format!("{b_name}_Transposed"),
                     );
-                    let t_op = self.body.defining_op(b).expect("transpose");
-                    self.body.op_mut(t_op).name =
-                        node.as_ref().map(|n| Arc::from(format!("{n}_Transpose")));
                 }
             }
             let ty = self.body.value_type(y).clone();
@@ -401,11 +391,9 @@ impl Rewriter<'_> {
                 &[a, b],
                 ty.clone(),
                 vec![],
-                "",
+                &derived(&node, "_MatMul"),
                 &mm_name,
             );
-            let mm_op = self.body.defining_op(new_y).expect("matmul");
-            self.body.op_mut(mm_op).name = node.as_ref().map(|n| Arc::from(format!("{n}_MatMul")));
             if let Some(c) = c {
                 new_y = insert_op(
                     self.body,
@@ -414,12 +402,9 @@ impl Rewriter<'_> {
                     &[new_y, c],
                     ty,
                     vec![],
-                    "",
+                    &derived(&node, "_Add"),
                     &y_name,
                 );
-                let add_op = self.body.defining_op(new_y).expect("add");
-                self.body.op_mut(add_op).name =
-                    node.as_ref().map(|n| Arc::from(format!("{n}_Add")));
             }
             self.replace_result(op, y, new_y);
             n += 1;
@@ -616,19 +601,43 @@ impl Rewriter<'_> {
             &mul_name,
             &format!("{mul_name}:0"),
         );
-        let y = insert_op(
+        insert_op(
             self.body,
             op,
             "onnx.Mul",
             &[cast, scales_mul],
             out_ty,
             vec![],
-            "",
+            &derived(&node, "_output_scale_mul"),
             out_name,
+        )
+    }
+
+    /// `kind` (MatMulInteger / ConvInteger) on the quantized input and weight before `op`, then the
+    /// rescale to float; returns the float value, named `out_name`.
+    fn integer_op(
+        &mut self,
+        op: OpId,
+        kind: &str,
+        (x, w): (QValue, QValue),
+        attrs: Vec<onnxqc_ir::NamedAttr>,
+        out_name: &str,
+    ) -> ValueId {
+        let y = self.body.op(op).results()[0];
+        let y_name = self.name(y);
+        let node = self.node_name(op).map(|n| format!("{n}_quant"));
+        let int_ty = with_elem(self.body.value_type(y), ScalarType::I32);
+        let int_out = insert_op(
+            self.body,
+            op,
+            kind,
+            &[x.q, w.q, x.zero_point, w.zero_point],
+            int_ty,
+            attrs,
+            &derived(&node, ""),
+            &format!("{y_name}_output_quantized"),
         );
-        let y_op = self.body.defining_op(y).expect("mul");
-        self.body.op_mut(y_op).name = node.map(|n| Arc::from(format!("{n}_output_scale_mul")));
-        y
+        self.rescale(op, int_out, (x.scale, w.scale), y, out_name)
     }
 
     fn matmul(&mut self, op: OpId) -> Result<(), &'static str> {
@@ -660,21 +669,7 @@ impl Rewriter<'_> {
             .ok_or(NO_FLOAT_INPUT)?;
         let y = self.body.op(op).results()[0];
         let y_name = self.name(y);
-        let node = self.node_name(op).map(|n| format!("{n}_quant"));
-        let int_ty = with_elem(self.body.value_type(y), ScalarType::I32);
-        let int_out = insert_op(
-            self.body,
-            op,
-            "onnx.MatMulInteger",
-            &[qa.q, qb.q, qa.zero_point, qb.zero_point],
-            int_ty,
-            vec![],
-            "",
-            &format!("{y_name}_output_quantized"),
-        );
-        let int_op = self.body.defining_op(int_out).expect("matmul");
-        self.body.op_mut(int_op).name = node.map(Arc::from);
-        let new_y = self.rescale(op, int_out, (qa.scale, qb.scale), y, &y_name);
+        let new_y = self.integer_op(op, "onnx.MatMulInteger", (qa, qb), vec![], &y_name);
         self.replace_result(op, y, new_y);
         Ok(())
     }
@@ -703,27 +698,13 @@ impl Rewriter<'_> {
             .ok_or(W_NOT_CONST)?;
         let y = self.body.op(op).results()[0];
         let y_name = self.name(y);
-        let node = self.node_name(op).map(|n| format!("{n}_quant"));
-        let int_ty = with_elem(self.body.value_type(y), ScalarType::I32);
         let attrs = self.body.op(op).attrs.clone();
-        let int_out = insert_op(
-            self.body,
-            op,
-            "onnx.ConvInteger",
-            &[qx.q, qw.q, qx.zero_point, qw.zero_point],
-            int_ty,
-            attrs,
-            "",
-            &format!("{y_name}_output_quantized"),
-        );
-        let int_op = self.body.defining_op(int_out).expect("conv");
-        self.body.op_mut(int_op).name = node.map(Arc::from);
         let scaled_name = if bias.is_some() {
             format!("{y_name}quant_scaled_output")
         } else {
             y_name.clone()
         };
-        let mut new_y = self.rescale(op, int_out, (qx.scale, qw.scale), y, &scaled_name);
+        let mut new_y = self.integer_op(op, "onnx.ConvInteger", (qx, qw), attrs, &scaled_name);
         if let Some(b) = bias {
             // The bias stays float: Reshape to [1, C, 1, ...] and Add.
             let rank = const_data(self.body, w).map_or(4, |t| t.shape.len());
@@ -753,8 +734,6 @@ impl Rewriter<'_> {
                 "",
                 &format!("{y_name}_bias_reshape_output"),
             );
-            let reshape_op = self.body.defining_op(reshaped).expect("reshape");
-            self.body.op_mut(reshape_op).name = None;
             let ty = self.body.value_type(y).clone();
             new_y = insert_op(
                 self.body,
@@ -821,11 +800,9 @@ impl Rewriter<'_> {
             operands,
             q_ty,
             attrs,
-            "",
+            &node.unwrap_or_default(),
             &format!("{y_name}_quantized"),
         );
-        let new_op = self.body.defining_op(qy).expect("op");
-        self.body.op_mut(new_op).name = node.map(Arc::from);
         let ty = self.body.value_type(y).clone();
         let dq = insert_op(
             self.body,

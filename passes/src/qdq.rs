@@ -306,7 +306,6 @@ impl Emitter<'_> {
     /// `Q → DQ` after `v`, read by its consumers.
     fn pair(&mut self, v: ValueId, qv: QuantValue, storage: ScalarType) {
         let name = self.name(v);
-        let ty = self.body.value_type(v).clone();
         // After the definition; a graph input's pair goes after the new constants, which sit before
         // the block's original first op.
         let at = match self.body.value(v).def() {
@@ -319,26 +318,7 @@ impl Emitter<'_> {
         if self.s.dedicated_qdq_pair && receivers.len() > 1 {
             for (i, &op) in receivers.iter().enumerate() {
                 let suffix = format!("_{}", i + 1);
-                let q = insert_op(
-                    self.body,
-                    at,
-                    &self.q_kind.clone(),
-                    &[v, qv.scale, qv.zero_point],
-                    with_elem(&ty, storage),
-                    vec![],
-                    &format!("{name}_QuantizeLinear{suffix}"),
-                    &format!("{name}_QuantizeLinear_Output{suffix}"),
-                );
-                let dq = insert_op(
-                    self.body,
-                    at,
-                    &self.dq_kind.clone(),
-                    &[q, qv.scale, qv.zero_point],
-                    ty.clone(),
-                    vec![],
-                    &format!("{name}_DequantizeLinear{suffix}"),
-                    &format!("{name}_DequantizeLinear_Output{suffix}"),
-                );
+                let (_, dq) = self.q_dq(at, v, qv, storage, vec![], &suffix);
                 let uses: Vec<usize> = self
                     .body
                     .op(op)
@@ -356,27 +336,8 @@ impl Emitter<'_> {
             return;
         }
         let is_output = self.body.outputs().contains(&v);
-        let q = insert_op(
-            self.body,
-            at,
-            &self.q_kind.clone(),
-            &[v, qv.scale, qv.zero_point],
-            with_elem(&ty, storage),
-            vec![],
-            &format!("{name}_QuantizeLinear"),
-            &format!("{name}_QuantizeLinear_Output"),
-        );
+        let (q, dq) = self.q_dq(at, v, qv, storage, vec![], "");
         let q_op = self.body.defining_op(q).expect("q op");
-        let dq = insert_op(
-            self.body,
-            at,
-            &self.dq_kind.clone(),
-            &[q, qv.scale, qv.zero_point],
-            ty,
-            vec![],
-            &format!("{name}_DequantizeLinear"),
-            &format!("{name}_DequantizeLinear_Output"),
-        );
         self.redirect_uses(v, dq, q_op);
         if is_output {
             // The graph output keeps its name on the DequantizeLinear (ONNX Runtime's convention).
@@ -384,6 +345,42 @@ impl Emitter<'_> {
             self.body.value_mut(v).name = Some(Arc::from(format!("{name}_QuantizeLinear_Input")));
         }
         self.pairs += 1;
+    }
+
+    /// `QuantizeLinear → DequantizeLinear` of `v` before `at`, named `{v}_QuantizeLinear{suffix}` and so on;
+    /// returns (q, dq). Uses of `v` are left to the caller.
+    fn q_dq(
+        &mut self,
+        at: OpId,
+        v: ValueId,
+        qv: QuantValue,
+        storage: ScalarType,
+        attrs: Vec<(Arc<str>, Attribute)>,
+        suffix: &str,
+    ) -> (ValueId, ValueId) {
+        let name = self.name(v);
+        let ty = self.body.value_type(v).clone();
+        let q = insert_op(
+            self.body,
+            at,
+            &self.q_kind.clone(),
+            &[v, qv.scale, qv.zero_point],
+            with_elem(&ty, storage),
+            attrs.clone(),
+            &format!("{name}_QuantizeLinear{suffix}"),
+            &format!("{name}_QuantizeLinear_Output{suffix}"),
+        );
+        let dq = insert_op(
+            self.body,
+            at,
+            &self.dq_kind.clone(),
+            &[q, qv.scale, qv.zero_point],
+            ty,
+            attrs,
+            &format!("{name}_DequantizeLinear{suffix}"),
+            &format!("{name}_DequantizeLinear_Output{suffix}"),
+        );
+        (q, dq)
     }
 
     /// Points every use of `v` except `keep`'s at `new`.
@@ -421,26 +418,7 @@ impl Emitter<'_> {
         let dq_out = format!("{name}_DequantizeLinear_Output");
         let attrs = Self::axis_attr(params.axis);
         if self.s.add_qdq_pair_to_weight {
-            let q = insert_op(
-                self.body,
-                at,
-                &self.q_kind.clone(),
-                &[v, qv.scale, qv.zero_point],
-                with_elem(&ty, params.storage),
-                attrs.clone(),
-                &format!("{name}_QuantizeLinear"),
-                &format!("{name}_QuantizeLinear_Output"),
-            );
-            let dq = insert_op(
-                self.body,
-                at,
-                &self.dq_kind.clone(),
-                &[q, qv.scale, qv.zero_point],
-                ty,
-                attrs,
-                &format!("{name}_DequantizeLinear"),
-                &dq_out,
-            );
+            let (q, dq) = self.q_dq(at, v, qv, params.storage, attrs, "");
             let q_op = self.body.defining_op(q).expect("q op");
             self.redirect_uses(v, dq, q_op);
         } else {

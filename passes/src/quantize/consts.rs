@@ -113,7 +113,8 @@ pub fn insert_const(body: &mut Body, at: OpId, name: &str, t: TensorData) -> Val
     v
 }
 
-/// Inserts a one-result op named `node` before `at`, its result named `result` and of type `ty`.
+/// Inserts a one-result op named `node` before `at`, its result named `result` and of type `ty`. An
+/// empty `node` leaves the op unnamed (ONNX's convention for an empty node name).
 #[allow(clippy::too_many_arguments)]
 pub fn insert_op(
     body: &mut Body,
@@ -126,7 +127,7 @@ pub fn insert_op(
     result: &str,
 ) -> ValueId {
     let op = body.create_op(kind, operands, vec![ty], attrs);
-    body.op_mut(op).name = Some(Arc::from(node));
+    body.op_mut(op).name = (!node.is_empty()).then(|| Arc::from(node));
     body.insert_before(at, op);
     let v = body.op(op).results()[0];
     body.value_mut(v).name = Some(Arc::from(result));

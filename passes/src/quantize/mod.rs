@@ -61,6 +61,28 @@ fn storage_of(name: &str) -> Option<ScalarType> {
     })
 }
 
+/// Options the static lowerings share with `dynamic`.
+pub const REDUCE_RANGE: OptionSpec = OptionSpec {
+    name: "reduce-range",
+    kind: OptKind::Bool,
+    default: "false",
+    help: "quantize weights with one bit less (7-bit int8), for CPUs without VNNI",
+};
+
+pub const NODES: OptionSpec = OptionSpec {
+    name: "nodes",
+    kind: OptKind::List,
+    default: "",
+    help: "quantize only these nodes (by node name)",
+};
+
+pub const EXCLUDE_NODES: OptionSpec = OptionSpec {
+    name: "exclude-nodes",
+    kind: OptKind::List,
+    default: "",
+    help: "never quantize these nodes (by node name)",
+};
+
 /// The option specs every static lowering accepts.
 pub const OPTIONS: [OptionSpec; 21] = [
     OptionSpec {
@@ -81,12 +103,7 @@ pub const OPTIONS: [OptionSpec; 21] = [
         default: "false",
         help: "one scale per output channel for Conv/ConvTranspose/Gemm/MatMul weights (always symmetric)",
     },
-    OptionSpec {
-        name: "reduce-range",
-        kind: OptKind::Bool,
-        default: "false",
-        help: "quantize weights with one bit less (7-bit int8), for CPUs without VNNI",
-    },
+    REDUCE_RANGE,
     OptionSpec {
         name: "activation-symmetric",
         kind: OptKind::Bool,
@@ -105,18 +122,8 @@ pub const OPTIONS: [OptionSpec; 21] = [
         default: "",
         help: "op types to quantize (default: ONNX Runtime's quantize_static set)",
     },
-    OptionSpec {
-        name: "nodes",
-        kind: OptKind::List,
-        default: "",
-        help: "quantize only these nodes (by node name)",
-    },
-    OptionSpec {
-        name: "exclude-nodes",
-        kind: OptKind::List,
-        default: "",
-        help: "never quantize these nodes (by node name)",
-    },
+    NODES,
+    EXCLUDE_NODES,
     OptionSpec {
         name: "exclude-output-op-types",
         kind: OptKind::List,
